@@ -1,0 +1,64 @@
+//! Errors a handler answers with. A 5xx carries what Datadog shows on an error span:
+//! `error.type` (the kind), `error.message` and `error.stack` (the Rust backtrace where the
+//! error was made, like the Python traceback ddtrace records).
+
+use std::backtrace::Backtrace;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The failure /error exists to produce.
+    #[error("{message}")]
+    Simulated { message: String, stack: String },
+    /// A chaos endpoint asked for while chaos is off.
+    #[error("chaos endpoints are disabled (DEMO_CHAOS_ENABLED=false)")]
+    ChaosDisabled,
+    /// A query parameter out of its bounds or unreadable.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl DemoError {
+    pub fn simulated(message: impl Into<String>) -> Self {
+        Self::Simulated {
+            message: message.into(),
+            stack: Backtrace::force_capture().to_string(),
+        }
+    }
+
+    /// The value of `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Simulated { .. } => "demo_service::SimulatedFailure",
+            Self::ChaosDisabled => "demo_service::ChaosDisabled",
+            Self::BadRequest(_) => "demo_service::BadRequest",
+        }
+    }
+
+    pub fn stack(&self) -> &str {
+        match self {
+            Self::Simulated { stack, .. } => stack,
+            _ => "",
+        }
+    }
+}
+
+impl ResponseError for DemoError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Simulated { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ChaosDisabled => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(json!({
+            "error": self.kind(),
+            "message": self.to_string(),
+        }))
+    }
+}

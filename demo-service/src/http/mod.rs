@@ -1,0 +1,5 @@
+//! The HTTP side: routes, the server span around each request, the errors handlers answer.
+
+pub mod errors;
+pub mod routes;
+pub mod server_span;

@@ -1,0 +1,209 @@
+//! The endpoints students watch and break: `/` (nominal), `/slow` (a waterfall with depth),
+//! `/error` (a 500 with its stack), `/burn` (the CPU lever of the load generator), `/healthz`.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpResponse};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::Instrument;
+
+use super::errors::DemoError;
+use crate::config::{MsRange, ServeConfig};
+
+/// What the handlers need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub slow_range: MsRange,
+    pub slow_max_ms: u64,
+    pub chaos_enabled: bool,
+    pub burn_max_ms: u64,
+}
+
+impl From<&ServeConfig> for Limits {
+    fn from(c: &ServeConfig) -> Self {
+        Self {
+            slow_range: c.slow_range_ms,
+            slow_max_ms: c.slow_max_ms,
+            chaos_enabled: c.chaos_enabled,
+            burn_max_ms: c.burn_max_ms,
+        }
+    }
+}
+
+/// The probe endpoint; it is served but not traced.
+pub const HEALTHZ: &str = "/healthz";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/slow", web::get().to(slow))
+        .route("/error", web::get().to(error))
+        .route("/burn", web::get().to(burn))
+        .route(HEALTHZ, web::get().to(healthz));
+}
+
+async fn index() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok", "message": "hello from the observability lab"}))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+#[derive(Debug, Deserialize)]
+struct MsQuery {
+    ms: Option<u64>,
+}
+
+/// Checks an asked duration against its bound; the bound is part of the message.
+fn bounded(asked: Option<u64>, max: u64, what: &str) -> Result<Option<u64>, DemoError> {
+    match asked {
+        Some(ms) if ms > max => Err(DemoError::BadRequest(format!(
+            "{what}?ms={ms} is over the configured maximum of {max} ms"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Simulated slow work in three steps, each a child span: a call to a downstream service, a
+/// database query, and rendering. Together they take the asked or a random duration.
+async fn slow(
+    limits: web::Data<Limits>,
+    query: web::Query<MsQuery>,
+) -> Result<HttpResponse, DemoError> {
+    let total_ms = match bounded(query.ms, limits.slow_max_ms, "/slow")? {
+        Some(ms) => ms,
+        None => rand::rng().random_range(limits.slow_range.min..=limits.slow_range.max),
+    };
+    let total = Duration::from_millis(total_ms);
+    let (downstream, db) = (total.mul_f64(0.3), total.mul_f64(0.5));
+    let render = total.saturating_sub(downstream + db);
+
+    async {
+        tracing::info!(
+            wait_ms = downstream.as_millis() as u64,
+            "calling the inventory service"
+        );
+        tokio::time::sleep(downstream).await;
+    }
+    .instrument(tracing::info_span!(
+        "inventory.call",
+        otel.name = "GET inventory",
+        otel.kind = "client",
+        http.request.method = "GET",
+        url.full = "http://inventory.internal/items?limit=20",
+        server.address = "inventory.internal",
+        peer.service = "inventory",
+        http.response.status_code = 200_i64,
+    ))
+    .await;
+
+    async {
+        tracing::info!(wait_ms = db.as_millis() as u64, "querying recent orders");
+        tokio::time::sleep(db).await;
+    }
+    .instrument(tracing::info_span!(
+        "orders.query",
+        otel.name = "SELECT orders",
+        otel.kind = "client",
+        db.system = "postgresql",
+        db.name = "shop",
+        db.statement =
+            "SELECT id, total FROM orders WHERE created_at > $1 ORDER BY created_at DESC LIMIT 20",
+        db.operation = "SELECT",
+        resource.name =
+            "SELECT id, total FROM orders WHERE created_at > ? ORDER BY created_at DESC LIMIT ?",
+        peer.service = "postgres",
+    ))
+    .await;
+
+    async {
+        tokio::time::sleep(render).await;
+    }
+    .instrument(tracing::info_span!(
+        "render",
+        otel.name = "render page",
+        operation.name = "template.render",
+        resource.name = "orders.html",
+    ))
+    .await;
+
+    tracing::info!(total_ms, "slow request done");
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "slept_ms": total_ms})))
+}
+
+/// Fails a few calls deep, so the stack Datadog shows has frames worth reading.
+async fn error() -> Result<HttpResponse, DemoError> {
+    let err = checkout::place_order().unwrap_err();
+    tracing::error!(error.kind = err.kind(), error.message = %err, "order failed");
+    Err(err)
+}
+
+mod checkout {
+    use super::DemoError;
+
+    #[inline(never)]
+    pub fn place_order() -> Result<(), DemoError> {
+        reserve_stock()
+    }
+
+    #[inline(never)]
+    fn reserve_stock() -> Result<(), DemoError> {
+        Err(DemoError::simulated(
+            "inventory service answered 503: stock reservation failed",
+        ))
+    }
+}
+
+/// Burns CPU on the calling worker for the asked milliseconds: the chaos lever for CPU spikes.
+/// It blocks the worker on purpose, as CPU-bound code in a handler does.
+async fn burn(
+    limits: web::Data<Limits>,
+    query: web::Query<MsQuery>,
+) -> Result<HttpResponse, DemoError> {
+    if !limits.chaos_enabled {
+        return Err(DemoError::ChaosDisabled);
+    }
+    let ms = bounded(query.ms, limits.burn_max_ms, "/burn")?.unwrap_or(100);
+    let span = tracing::info_span!("cpu.burn", operation.name = "cpu.burn", burn.ms = ms);
+    let iterations = span.in_scope(|| spin(Duration::from_millis(ms)));
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "burned_ms": ms, "iterations": iterations})))
+}
+
+/// Busy arithmetic until the deadline; the result is returned so it cannot be optimized away.
+fn spin(for_how_long: Duration) -> u64 {
+    let deadline = Instant::now() + for_how_long;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rounds = 0u64;
+    while Instant::now() < deadline {
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        rounds += 1;
+    }
+    std::hint::black_box(x);
+    rounds * 10_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_enforced_with_the_bound_in_the_message() {
+        assert_eq!(bounded(Some(10), 100, "/burn").unwrap(), Some(10));
+        assert_eq!(bounded(None, 100, "/burn").unwrap(), None);
+        let err = bounded(Some(101), 100, "/burn").unwrap_err();
+        assert!(err.to_string().contains("maximum of 100 ms"), "{err}");
+    }
+
+    #[test]
+    fn spin_takes_about_the_time_asked() {
+        let start = Instant::now();
+        assert!(spin(Duration::from_millis(5)) > 0);
+        assert!(start.elapsed() >= Duration::from_millis(5));
+    }
+}

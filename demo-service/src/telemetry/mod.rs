@@ -1,0 +1,118 @@
+//! Everything the service tells the outside about itself: spans to the Datadog Agent through
+//! Datadog's official Rust tracer, JSON log lines on stdout, runtime metrics over DogStatsD.
+
+pub mod json_logs;
+pub mod runtime_metrics;
+pub mod span_accounting;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use datadog_opentelemetry::configuration::Config as DdConfig;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::config::ServeConfig;
+use json_logs::{JsonLogLayer, LogTags};
+use span_accounting::{CountingProcessor, SpanCounter};
+
+/// Keeps the tracer and the log writer alive; [`Telemetry::shutdown`] flushes both.
+pub struct Telemetry {
+    tracer: Option<SdkTracerProvider>,
+    log_guard: WorkerGuard,
+    pub spans: SpanCounter,
+}
+
+/// How long shutdown waits for the last spans to reach the agent.
+const TRACE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Telemetry {
+    pub fn init(cfg: &ServeConfig) -> anyhow::Result<Self> {
+        // Lines go through a writer thread so a slow stdout reader never stalls a request;
+        // it blocks instead of dropping when full: log lines are data, we lose none.
+        let (stdout, log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .buffered_lines_limit(64 * 1024)
+            .thread_name("demo-service-logs")
+            .finish(std::io::stdout());
+        let injection = cfg.logs_injection.then(|| LogTags {
+            service: cfg.service.clone(),
+            env: cfg.env.clone(),
+            version: cfg.version.clone(),
+        });
+        let logs = JsonLogLayer::new(stdout, injection)
+            .with_filter(LevelFilter::from_level(cfg.log_level));
+
+        let spans = SpanCounter::default();
+        let mut tracer = None;
+        let otel = if cfg.trace_enabled {
+            let provider = datadog_opentelemetry::tracing()
+                .with_config(dd_config(cfg))
+                .with_span_processor(CountingProcessor(spans.clone()))
+                .init();
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+                // Datadog shows neither; they cost attributes on every span.
+                .with_location(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_tracked_inactivity(false)
+                // Only our own spans and events become spans and span events; the tracer's
+                // diagnostics must not feed back into the tracer.
+                .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                    meta.target().starts_with("demo_service")
+                }));
+            tracer = Some(provider);
+            Some(layer)
+        } else {
+            None
+        };
+
+        Registry::default()
+            .with(otel)
+            .with(logs)
+            .try_init()
+            .context("installing the tracing subscriber")?;
+        Ok(Self {
+            tracer,
+            log_guard,
+            spans,
+        })
+    }
+
+    /// Sends every finished span to the agent, then stops the log writer after its last line.
+    pub fn shutdown(self) {
+        if let Some(tracer) = self.tracer {
+            let finished = self.spans.finished();
+            match tracer.shutdown_with_timeout(TRACE_FLUSH_TIMEOUT) {
+                Ok(()) => tracing::info!(spans_finished = finished, "tracer flushed"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    spans_finished = finished,
+                    "tracer flush did not complete; spans still buffered are lost"
+                ),
+            }
+        }
+        drop(self.log_guard);
+    }
+}
+
+/// The tracer's configuration from ours: ours already read the DD_* variables (so a bad value
+/// was refused at start), the tracer gets the parsed values.
+fn dd_config(cfg: &ServeConfig) -> DdConfig {
+    let mut b = DdConfig::builder();
+    b.set_service(cfg.service.clone())
+        .set_env(cfg.env.clone())
+        .set_version(cfg.version.clone())
+        .set_global_tags(cfg.tags.0.clone())
+        .set_trace_agent_url(cfg.trace_agent_url())
+        .set_dogstatsd_agent_host(cfg.agent_host.clone())
+        .set_dogstatsd_agent_port(u32::from(cfg.dogstatsd_port))
+        .set_enabled(true);
+    b.build()
+}

@@ -1,0 +1,114 @@
+//! Counts the spans the service finishes and watches whether the trace agent answers, so that
+//! an unreachable agent shows up as one log line now and then with how many spans were made
+//! while it was away, never as a line per request. The tracer's exporter keeps its own drop
+//! counters private (it reports them only to the agent, as `datadog.tracer.*` health metrics),
+//! so what we can state honestly is: spans finished while the agent did not answer, which the
+//! exporter buffers, retries and then drops.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
+
+/// Shared counter of finished spans.
+#[derive(Debug, Default, Clone)]
+pub struct SpanCounter(Arc<AtomicU64>);
+
+impl SpanCounter {
+    pub fn finished(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A span processor that only counts; it sits beside Datadog's processor.
+#[derive(Debug)]
+pub struct CountingProcessor(pub SpanCounter);
+
+impl SpanProcessor for CountingProcessor {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, _span: SpanData) {
+        self.0 .0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// How often the agent is probed, and how often an outage is reported.
+const PROBE_EVERY: Duration = Duration::from_secs(10);
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// Probes `{agent}/info` and logs outages with the spans finished meanwhile.
+pub async fn watch_agent(agent_url: String, counter: SpanCounter) {
+    if !agent_url.starts_with("http") {
+        // A unix:// agent is reached by the tracer itself; our probe speaks TCP only.
+        return;
+    }
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot build the agent probe; outages will not be reported");
+            return;
+        }
+    };
+    let info = format!("{agent_url}/info");
+    let mut outage: Option<Outage> = None;
+    let mut ticker = tokio::time::interval(PROBE_EVERY);
+    loop {
+        ticker.tick().await;
+        let answer = client.get(&info).send().await;
+        match (answer, outage.as_mut()) {
+            (Ok(_), None) => {}
+            (Ok(_), Some(o)) => {
+                tracing::info!(
+                    agent = %agent_url,
+                    outage_secs = o.since.elapsed().as_secs(),
+                    spans_finished_during_outage = counter.finished() - o.spans_at_start,
+                    "trace agent reachable again"
+                );
+                outage = None;
+            }
+            (Err(e), None) => {
+                tracing::warn!(
+                    agent = %agent_url,
+                    error = %e,
+                    "trace agent unreachable: spans are buffered by the tracer and dropped when its buffer is full; the service keeps serving"
+                );
+                let now = Instant::now();
+                outage = Some(Outage {
+                    since: now,
+                    last_report: now,
+                    spans_at_start: counter.finished(),
+                });
+            }
+            (Err(e), Some(o)) if o.last_report.elapsed() >= REPORT_EVERY => {
+                tracing::warn!(
+                    agent = %agent_url,
+                    error = %e,
+                    outage_secs = o.since.elapsed().as_secs(),
+                    spans_finished_during_outage = counter.finished() - o.spans_at_start,
+                    "trace agent still unreachable"
+                );
+                o.last_report = Instant::now();
+            }
+            (Err(_), Some(_)) => {}
+        }
+    }
+}
+
+struct Outage {
+    since: Instant,
+    last_report: Instant,
+    spans_at_start: u64,
+}

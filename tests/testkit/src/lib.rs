@@ -1,0 +1,38 @@
+//! Test support for the lab's end-to-end tests and benches. Each piece stands in for a peer
+//! only where the real peer cannot count exactly (Datadog's test agent is the real peer for
+//! payload validity; this sink is for exact counts at full speed).
+
+pub mod process;
+pub mod statsd;
+pub mod trace_sink;
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// A loopback address with a free port.
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// Polls `check` until it returns Some or `deadline` passes. Polling with a generous deadline
+/// is how these tests wait: nothing here asserts on elapsed time.
+pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > end {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
