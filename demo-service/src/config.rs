@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service (the default when no subcommand is given).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Probe a running service's /healthz and exit 0 when it answers 200, 1 otherwise.
     Healthcheck(HealthcheckConfig),
 }

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_or_exit();
     match cli.command {
         Some(Command::Healthcheck(h)) => healthcheck::run(h),
-        Some(Command::Serve(cfg)) => serve(cfg),
+        Some(Command::Serve(cfg)) => serve(*cfg),
         None => serve(cli.serve),
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TraceContextExt;
-use serde_json::{Map, Value};
+use serde::ser::{SerializeMap, Serializer as _};
+use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -102,41 +103,59 @@ where
         let mut fields = FieldCollector::default();
         event.record(&mut fields);
 
-        let mut line = Map::new();
-        line.insert("timestamp".into(), Value::String(now_rfc3339()));
-        line.insert(
-            "level".into(),
-            Value::String(meta.level().as_str().to_owned()),
-        );
+        let mut repeated = None;
         if is_tracer_diagnostic(meta.target()) {
             match self.admit_tracer_diagnostic(&fields.message) {
                 None => return,
                 Some(0) => {}
-                Some(held) => {
-                    line.insert("repeated".into(), Value::from(held));
-                }
+                Some(held) => repeated = Some(held),
             }
+            fields.trim_backtraces();
         }
-        line.insert("message".into(), Value::String(fields.message));
-        line.insert("logger".into(), Value::String(meta.target().to_owned()));
-        for (k, v) in fields.values {
-            line.insert(k, v);
-        }
-        if let Some(tags) = &self.injection {
-            inject_trace_context(&mut line, tags);
-        }
+        let ids = if self.injection.is_some() {
+            current_trace_ids()
+        } else {
+            None
+        };
 
-        let mut out = serde_json::to_vec(&line).unwrap_or_default();
+        // Written straight into a buffer (no intermediate JSON tree): this runs once per
+        // request on the hot path.
+        let mut out = Vec::with_capacity(512);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        let written = (|| -> Result<(), serde_json::Error> {
+            let mut map = ser.serialize_map(None)?;
+            map.serialize_entry("timestamp", &now_rfc3339())?;
+            map.serialize_entry("level", meta.level().as_str())?;
+            map.serialize_entry("message", &fields.message)?;
+            map.serialize_entry("logger", meta.target())?;
+            if let Some(held) = repeated {
+                map.serialize_entry("repeated", &held)?;
+            }
+            for (k, v) in &fields.values {
+                map.serialize_entry(k, v)?;
+            }
+            if let (Some(tags), Some((trace_id, span_id))) = (&self.injection, ids) {
+                map.serialize_entry("dd.trace_id", &trace_id.to_string())?;
+                map.serialize_entry("dd.span_id", &span_id.to_string())?;
+                map.serialize_entry("dd.service", &tags.service)?;
+                map.serialize_entry("dd.env", &tags.env)?;
+                map.serialize_entry("dd.version", &tags.version)?;
+            }
+            map.end()
+        })();
+        if written.is_err() {
+            return;
+        }
         out.push(b'\n');
         // A write error here (stdout closed) has nowhere better to go.
         let _ = self.writer.make_writer().write_all(&out);
     }
 }
 
-/// Adds dd.* keys when the event happens inside a span the tracer is recording. Reads the
-/// OpenTelemetry context that tracing-opentelemetry activates on span entry.
-fn inject_trace_context(line: &mut Map<String, Value>, tags: &LogTags) {
-    let ids = opentelemetry::Context::map_current(|cx| {
+/// The (low 64-bit trace id, span id) of the span the event happens in, when the tracer is
+/// recording one. Reads the OpenTelemetry context tracing-opentelemetry activates on entry.
+fn current_trace_ids() -> Option<(u64, u64)> {
+    opentelemetry::Context::map_current(|cx| {
         let span = cx.span();
         let sc = span.span_context();
         sc.is_valid().then(|| {
@@ -144,21 +163,27 @@ fn inject_trace_context(line: &mut Map<String, Value>, tags: &LogTags) {
             let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
             (trace as u64, span_id)
         })
-    });
-    let Some((trace_low, span_id)) = ids else {
-        return;
-    };
-    line.insert("dd.trace_id".into(), Value::String(trace_low.to_string()));
-    line.insert("dd.span_id".into(), Value::String(span_id.to_string()));
-    line.insert("dd.service".into(), Value::String(tags.service.clone()));
-    line.insert("dd.env".into(), Value::String(tags.env.clone()));
-    line.insert("dd.version".into(), Value::String(tags.version.clone()));
+    })
 }
 
 #[derive(Default)]
 struct FieldCollector {
     message: String,
-    values: Vec<(String, Value)>,
+    values: Vec<(&'static str, Value)>,
+}
+
+impl FieldCollector {
+    /// The tracer's errors carry anyhow backtraces when RUST_BACKTRACE is set; one line of
+    /// diagnosis is what a log reader needs.
+    fn trim_backtraces(&mut self) {
+        for (_, v) in &mut self.values {
+            if let Value::String(s) = v {
+                if let Some(at) = s.find("\n\nStack backtrace:") {
+                    s.truncate(at);
+                }
+            }
+        }
+    }
 }
 
 impl Visit for FieldCollector {
@@ -167,35 +192,31 @@ impl Visit for FieldCollector {
             self.message.push_str(value);
         } else {
             self.values
-                .push((field.name().to_owned(), Value::String(value.to_owned())));
+                .push((field.name(), Value::String(value.to_owned())));
         }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.values
-            .push((field.name().to_owned(), Value::from(value)));
+        self.values.push((field.name(), Value::from(value)));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.values
-            .push((field.name().to_owned(), Value::from(value)));
+        self.values.push((field.name(), Value::from(value)));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.values
-            .push((field.name().to_owned(), Value::from(value)));
+        self.values.push((field.name(), Value::from(value)));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.values
-            .push((field.name().to_owned(), Value::from(value)));
+        self.values.push((field.name(), Value::from(value)));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.values
-            .push((field.name().to_owned(), Value::String(value.to_string())));
+            .push((field.name(), Value::String(value.to_string())));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
             self.values
-                .push((field.name().to_owned(), Value::String(format!("{value:?}"))));
+                .push((field.name(), Value::String(format!("{value:?}"))));
         }
     }
 }

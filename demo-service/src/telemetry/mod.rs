@@ -62,10 +62,11 @@ impl Telemetry {
                 .with_threads(false)
                 .with_target(false)
                 .with_tracked_inactivity(false)
-                // Only our own spans and events become spans and span events; the tracer's
-                // diagnostics must not feed back into the tracer.
+                // Only our own spans become spans: the tracer's diagnostics must not feed back
+                // into the tracer, and log events are log lines (joined to the trace by
+                // dd.trace_id), not span events that would double every span's payload.
                 .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-                    meta.target().starts_with("demo_service")
+                    meta.is_span() && meta.target().starts_with("demo_service")
                 }));
             tracer = Some(provider);
             Some(layer)

@@ -156,6 +156,8 @@ fn router(shared: Shared) -> Router {
         .route("/test/counts", get(counts))
         .route("/test/traces", get(all_spans))
         .fallback(any(other))
+        // The Agent takes payloads up to 25 MB (apm_config.max_payload_size); so do we.
+        .layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024))
         .with_state(shared)
 }
 
