@@ -88,6 +88,11 @@ fn every_endpoint_has_a_datadog_http_server_span_and_correlated_logs() {
         );
         assert_eq!(s.error, i32::from(status == "500"), "{s:#?}");
     }
+    let burn = one(&servers, "GET /burn");
+    let burned: Vec<&Span> = spans.iter().filter(|s| s.parent_id == burn.span_id).collect();
+    assert_eq!(burned.len(), 1, "{burned:#?}");
+    assert_eq!(burned[0].name, "cpu.burn");
+    assert_eq!(burned[0].metrics.get("burn.ms"), Some(&5.0), "{burned:#?}");
     let missing = one(&servers, "GET 404");
     assert_eq!(missing.error, 0, "a 404 is not a server error");
 
@@ -325,15 +330,24 @@ fn requests_in_flight_finish_and_their_spans_are_flushed_on_sigterm() {
         .any(|l| l["message"] == "tracer flushed"));
 }
 
-#[test]
-fn an_unreachable_agent_costs_one_log_line_not_one_per_request() {
-    let closed = lab_testkit::free_port();
-    let svc = Service::start(&[("DD_TRACE_AGENT_URL", format!("http://127.0.0.1:{closed}"))]);
+/// Serves 300 requests against an agent at `agent_url` that does not answer, and checks they
+/// all succeed and the outage costs one log line, not one per request.
+fn keeps_serving_with_agent(agent_url: String) {
+    let svc = Service::start(&[("DD_TRACE_AGENT_URL", agent_url)]);
     for _ in 0..300 {
         assert_eq!(svc.get("/").status(), 200);
     }
-    let proc = svc.proc;
-    let lines = proc.json_lines();
+    let lines = wait_for("the outage line", Duration::from_secs(20), || {
+        let lines = svc.proc.json_lines();
+        lines
+            .iter()
+            .any(|l| {
+                l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("trace agent unreachable"))
+            })
+            .then_some(lines)
+    });
     let outage = lines
         .iter()
         .filter(|l| {
@@ -343,14 +357,29 @@ fn an_unreachable_agent_costs_one_log_line_not_one_per_request() {
         })
         .count();
     assert_eq!(outage, 1, "one outage line: {lines:#?}");
-    let non_request_warnings = lines
+    let diagnostics = lines
         .iter()
         .filter(|l| {
             (l["level"] == "WARN" || l["level"] == "ERROR") && l.get("dd.trace_id").is_none()
         })
         .count();
     assert!(
-        non_request_warnings < 10,
-        "diagnostics are folded, got {non_request_warnings}"
+        diagnostics < 10,
+        "diagnostics are folded, got {diagnostics}"
     );
+}
+
+#[test]
+fn an_unreachable_agent_costs_one_log_line_not_one_per_request() {
+    let closed = lab_testkit::free_port();
+    keeps_serving_with_agent(format!("http://127.0.0.1:{closed}"));
+}
+
+#[test]
+fn a_stuck_agent_does_not_stall_requests() {
+    // Accepts connections (the kernel does, up to the backlog) and never answers.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", stuck.local_addr().expect("addr"));
+    keeps_serving_with_agent(url);
+    drop(stuck);
 }

@@ -4,6 +4,7 @@
 
 pub mod process;
 pub mod statsd;
+pub mod test_agent;
 pub mod trace_sink;
 
 use std::net::{SocketAddr, TcpListener};
