@@ -89,7 +89,10 @@ fn every_endpoint_has_a_datadog_http_server_span_and_correlated_logs() {
         assert_eq!(s.error, i32::from(status == "500"), "{s:#?}");
     }
     let burn = one(&servers, "GET /burn");
-    let burned: Vec<&Span> = spans.iter().filter(|s| s.parent_id == burn.span_id).collect();
+    let burned: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.parent_id == burn.span_id)
+        .collect();
     assert_eq!(burned.len(), 1, "{burned:#?}");
     assert_eq!(burned[0].name, "cpu.burn");
     assert_eq!(burned[0].metrics.get("burn.ms"), Some(&5.0), "{burned:#?}");

@@ -166,7 +166,7 @@ async fn burn(
         return Err(DemoError::ChaosDisabled);
     }
     let ms = bounded(query.ms, limits.burn_max_ms, "/burn")?.unwrap_or(100);
-    let span = tracing::info_span!("cpu.burn", operation.name = "cpu.burn", burn.ms = ms);
+    let span = tracing::info_span!("cpu.burn", operation.name = "cpu.burn", burn.ms = ms as i64);
     let iterations = span.in_scope(|| spin(Duration::from_millis(ms)));
     Ok(HttpResponse::Ok().json(json!({"status": "ok", "burned_ms": ms, "iterations": iterations})))
 }
