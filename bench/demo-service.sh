@@ -21,8 +21,9 @@ OUT=bench/results/demo-service.md
 
 tests/setup > /dev/null
 cargo build --release --locked -q -p demo-service -p lab-testkit
-SERVICE=target/release/demo-service
-SINK=target/release/lab-trace-sink
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+SERVICE=$target/release/demo-service
+SINK=$target/release/lab-trace-sink
 for bin in "$SERVICE" "$SINK"; do
   [ -x "$bin" ] || { echo "bench: $bin was not built" >&2; exit 1; }
 done
