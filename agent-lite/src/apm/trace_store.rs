@@ -1,0 +1,130 @@
+//! Recent traces kept complete (every span), in bounded memory: a ring of traces, capped by
+//! their total span count; the oldest trace goes first.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::Span;
+
+#[derive(Debug)]
+pub struct TraceStore {
+    traces: HashMap<u64, Vec<Span>>,
+    order: VecDeque<u64>,
+    spans: usize,
+    max_spans: usize,
+    pub evicted_traces: u64,
+}
+
+/// Filters of the trace search, as the API takes them.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct TraceQuery {
+    pub service: Option<String>,
+    pub resource: Option<String>,
+    /// HTTP status code of the root span.
+    pub status: Option<String>,
+    pub error: Option<bool>,
+    pub min_duration_ms: Option<f64>,
+    pub env: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// One line of a search result: the trace's root span and its size.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root: Span,
+    pub span_count: usize,
+    pub error: bool,
+    pub duration_ms: f64,
+}
+
+impl TraceStore {
+    pub fn new(max_spans: usize) -> Self {
+        Self {
+            traces: HashMap::new(),
+            order: VecDeque::new(),
+            spans: 0,
+            max_spans: max_spans.max(1),
+            evicted_traces: 0,
+        }
+    }
+
+    pub fn insert(&mut self, chunk: Vec<Span>) {
+        let Some(first) = chunk.first() else { return };
+        let id = first.trace_id;
+        self.spans += chunk.len();
+        match self.traces.get_mut(&id) {
+            // A trace can arrive in several chunks (partial flush, or several services).
+            Some(spans) => spans.extend(chunk),
+            None => {
+                self.traces.insert(id, chunk);
+                self.order.push_back(id);
+            }
+        }
+        while self.spans > self.max_spans && self.order.len() > 1 {
+            if let Some(old) = self.order.pop_front() {
+                if let Some(spans) = self.traces.remove(&old) {
+                    self.spans -= spans.len();
+                    self.evicted_traces += 1;
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, trace_id: u64) -> Option<&Vec<Span>> {
+        self.traces.get(&trace_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.traces.len()
+    }
+
+    pub fn span_count(&self) -> usize {
+        self.spans
+    }
+
+    /// Newest first.
+    pub fn search(&self, q: &TraceQuery) -> Vec<TraceSummary> {
+        let limit = q.limit.unwrap_or(100).min(1000);
+        self.order
+            .iter()
+            .rev()
+            .filter_map(|id| self.traces.get(id))
+            .filter_map(|spans| summarize(spans))
+            .filter(|t| matches(t, q))
+            .take(limit)
+            .collect()
+    }
+}
+
+/// The root is the span without a parent in the trace (the earliest, if several).
+fn summarize(spans: &[Span]) -> Option<TraceSummary> {
+    let ids: std::collections::HashSet<u64> = spans.iter().map(|s| s.span_id).collect();
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_id == 0 || !ids.contains(&s.parent_id))
+        .min_by_key(|s| s.start)
+        .or_else(|| spans.first())?;
+    Some(TraceSummary {
+        trace_id: root.trace_id.to_string(),
+        root: root.clone(),
+        span_count: spans.len(),
+        error: spans.iter().any(|s| s.error != 0),
+        duration_ms: root.duration as f64 / 1e6,
+    })
+}
+
+fn matches(t: &TraceSummary, q: &TraceQuery) -> bool {
+    let root = &t.root;
+    q.service.as_ref().is_none_or(|s| &root.service == s)
+        && q.resource.as_ref().is_none_or(|r| &root.resource == r)
+        && q.status
+            .as_ref()
+            .is_none_or(|c| root.status_code() == Some(c.as_str()))
+        && q.error.is_none_or(|e| t.error == e)
+        && q.min_duration_ms.is_none_or(|d| t.duration_ms >= d)
+        && q.env
+            .as_ref()
+            .is_none_or(|e| root.meta.get("env") == Some(e))
+}

@@ -1,0 +1,175 @@
+//! The trace intake on 8126, as tracers expect the Agent: `/v0.3|4|5/traces`, `/info`,
+//! `/v0.7/config`, and the side channels (telemetry, client stats, profiling, ...) accepted
+//! and counted.
+//!
+//! `/info` does not advertise `/v0.6/stats` nor `client_drop_p0s`: tracers then send every
+//! trace and compute no stats of their own, so the hits and errors agent-lite computes equal
+//! what the tracer served, to the unit. A tracer that sends client stats anyway is answered
+//! 202 and counted; its traces still make the stats.
+
+pub mod decode;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, put};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::apm::stats;
+use crate::state::Shared;
+use decode::Version;
+
+#[derive(Clone)]
+struct Intake {
+    shared: Arc<Shared>,
+    max_payload_bytes: usize,
+}
+
+pub fn router(shared: Arc<Shared>, max_payload_bytes: usize) -> Router {
+    let intake = Intake {
+        shared,
+        max_payload_bytes,
+    };
+    Router::new()
+        .route("/info", get(info))
+        .route("/v0.3/traces", put(v03).post(v03))
+        .route("/v0.4/traces", put(v04).post(v04))
+        .route("/v0.5/traces", put(v05).post(v05))
+        .route("/v0.7/config", any(remote_config))
+        .fallback(side_channel)
+        // The handlers check the size themselves, to count what they refuse.
+        .layer(DefaultBodyLimit::max(max_payload_bytes.saturating_add(1)))
+        .with_state(intake)
+}
+
+async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
+    intake.shared.counters.incr("traces.info_requests");
+    Json(json!({
+        "version": concat!("agent-lite-", env!("CARGO_PKG_VERSION")),
+        "git_commit": "",
+        "endpoints": ["/v0.3/traces", "/v0.4/traces", "/v0.5/traces", "/v0.7/config", "/telemetry/proxy/"],
+        "client_drop_p0s": false,
+        "span_meta_structs": false,
+        "long_running_spans": false,
+        "config": {
+            "default_env": "none",
+            "target_tps": 10,
+            "max_eps": 200,
+            "receiver_port": 8126,
+            "max_request_bytes": intake.max_payload_bytes,
+            "statsd_port": 8125,
+            "analyzed_spans_by_service": {},
+        },
+        "peer_tags": []
+    }))
+}
+
+async fn v03(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
+    traces(s, Version::V03, h, b)
+}
+async fn v04(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
+    traces(s, Version::V04, h, b)
+}
+async fn v05(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
+    traces(s, Version::V05, h, b)
+}
+
+fn traces(
+    State(intake): State<Intake>,
+    version: Version,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let counters = &intake.shared.counters;
+    let body = match body {
+        Ok(b) if b.len() <= intake.max_payload_bytes => b,
+        Ok(_) | Err(BytesRejection::FailedToBufferBody(_)) => {
+            counters.incr("traces.rejected.too_large");
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "payload over {} bytes (DD_APM_MAX_PAYLOAD_SIZE)",
+                    intake.max_payload_bytes
+                ),
+            )
+                .into_response();
+        }
+        Err(e) => {
+            counters.incr("traces.rejected.unreadable_body");
+            return (StatusCode::BAD_REQUEST, e.body_text()).into_response();
+        }
+    };
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let chunks = match decode::decode(version, content_type, &body) {
+        Ok(c) => c,
+        Err(e) => {
+            counters.incr(&format!("traces.rejected.{}", e.reason()));
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
+    };
+    let spans: usize = chunks.iter().map(Vec::len).sum();
+    counters.incr(&format!("traces.payloads.{}", version.as_str()));
+    counters.add("traces.received", chunks.len() as u64);
+    counters.add("traces.spans", spans as u64);
+    let refused = {
+        let mut store = intake.shared.store();
+        chunks
+            .iter()
+            .map(|c| stats::record(&mut store, c))
+            .sum::<u64>()
+    };
+    if refused > 0 {
+        counters.add("traces.stats_points_refused", refused);
+    }
+    {
+        let mut traces = intake.shared.traces();
+        for chunk in chunks {
+            traces.insert(chunk);
+        }
+    }
+    // Tracers read sampling rates from the answer; Datadog's Rust tracer fails on an empty one.
+    Json(json!({"rate_by_service": {"service:,env:": 1.0}})).into_response()
+}
+
+/// Remote configuration: "nothing for you", in the form tracers take without logging errors.
+async fn remote_config(State(intake): State<Intake>) -> Json<serde_json::Value> {
+    intake.shared.counters.incr("traces.side.remote_config");
+    Json(json!({}))
+}
+
+/// The tracers' other channels: accepted and counted by family, so that a tracer logs no
+/// error for them; unknown paths are 404 and counted too.
+async fn side_channel(State(intake): State<Intake>, uri: Uri) -> StatusCode {
+    let path = uri.path();
+    let family = [
+        ("/telemetry/proxy/", "telemetry"),
+        ("/v0.6/stats", "client_stats"),
+        ("/profiling/", "profiling"),
+        ("/evp_proxy/", "evp_proxy"),
+        ("/debugger/", "debugger"),
+        ("/tracer_flare/", "tracer_flare"),
+        ("/v0.1/pipeline_stats", "pipeline_stats"),
+    ]
+    .iter()
+    .find(|(prefix, _)| path.starts_with(prefix))
+    .map(|(_, family)| *family);
+    match family {
+        Some(f) => {
+            intake.shared.counters.incr(&format!("traces.side.{f}"));
+            StatusCode::ACCEPTED
+        }
+        None => {
+            intake.shared.counters.incr("traces.side.unknown_path");
+            StatusCode::NOT_FOUND
+        }
+    }
+}

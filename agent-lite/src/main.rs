@@ -1,0 +1,225 @@
+//! agent-lite: the lab's stand-in for the Datadog Agent.
+
+mod apm;
+mod config;
+mod counters;
+mod intake;
+mod query;
+mod state;
+mod status;
+mod store;
+mod web;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tokio::net::{TcpListener, UdpSocket, UnixDatagram, UnixListener};
+
+use config::{Cli, Command, RunConfig, StatusConfig};
+use intake::dogstatsd::{self, Source};
+use state::Shared;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("agent-lite: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Status(s)) => runtime.block_on(status_command(s)),
+        Some(Command::Run(cfg)) => runtime.block_on(run(*cfg)),
+        None => runtime.block_on(run(cli.run)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agent-lite: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn status_command(cfg: StatusConfig) -> anyhow::Result<()> {
+    let url = format!("{}/status", cfg.url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let v: serde_json::Value = client
+        .get(&url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| format!("agent-lite does not answer at {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON"))?;
+    if cfg.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        status::print(&v);
+    }
+    Ok(())
+}
+
+async fn run(cfg: RunConfig) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AGENT_LITE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let limits = store::Limits {
+        retention: Duration::from_secs(cfg.retention_minutes * 60),
+        max_series: cfg.max_series,
+    };
+    let shared = Arc::new(Shared::new(cfg.hostname(), limits, cfg.max_trace_spans));
+
+    let apm_addr = SocketAddr::new(cfg.bind_host, cfg.apm_port);
+    let apm = TcpListener::bind(apm_addr).await.with_context(|| {
+        format!("cannot listen for traces on {apm_addr} (DD_APM_RECEIVER_PORT)")
+    })?;
+    let api_addr = SocketAddr::new(cfg.bind_host, cfg.api_port);
+    let api = TcpListener::bind(api_addr).await.with_context(|| {
+        format!("cannot listen for the API on {api_addr} (AGENT_LITE_API_PORT)")
+    })?;
+    let mut sources = Vec::new();
+    if cfg.dogstatsd_port != 0 {
+        let addr = SocketAddr::new(cfg.bind_host, cfg.dogstatsd_port);
+        let udp = UdpSocket::bind(addr).await.with_context(|| {
+            format!("cannot listen for DogStatsD on {addr}/udp (DD_DOGSTATSD_PORT)")
+        })?;
+        sources.push(Source::Udp(udp));
+    }
+    if let Some(path) = &cfg.dogstatsd_socket {
+        let _ = std::fs::remove_file(path);
+        let sock = UnixDatagram::bind(path).with_context(|| {
+            format!(
+                "cannot bind DogStatsD socket {} (DD_DOGSTATSD_SOCKET)",
+                path.display()
+            )
+        })?;
+        sources.push(Source::Unix(sock));
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let traces_app = intake::traces::router(shared.clone(), cfg.max_payload_bytes);
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn({
+        let app = traces_app.clone();
+        let stop = stopped();
+        async move {
+            axum::serve(apm, app)
+                .with_graceful_shutdown(stop)
+                .await
+                .context("trace intake")
+        }
+    });
+    if let Some(path) = &cfg.apm_socket {
+        let _ = std::fs::remove_file(path);
+        let unix = UnixListener::bind(path).with_context(|| {
+            format!(
+                "cannot bind trace socket {} (DD_APM_RECEIVER_SOCKET)",
+                path.display()
+            )
+        })?;
+        let stop = stopped();
+        tasks.spawn(async move {
+            axum::serve(unix, traces_app)
+                .with_graceful_shutdown(stop)
+                .await
+                .context("trace intake (unix socket)")
+        });
+    }
+    tasks.spawn({
+        let app = web::router(shared.clone());
+        let stop = stopped();
+        async move {
+            axum::serve(api, app)
+                .with_graceful_shutdown(stop)
+                .await
+                .context("API")
+        }
+    });
+    let statsd = tokio::spawn(dogstatsd::run(
+        sources,
+        shared.clone(),
+        Duration::from_secs(cfg.flush_secs),
+    ));
+    let housekeeping = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                status::record_own_metrics(&shared);
+                shared.store().prune(state::now_secs());
+            }
+        }
+    });
+
+    shared.own_event(
+        "agent-lite started",
+        &format!(
+            "traces on {apm_addr}, DogStatsD on port {}, API on {api_addr}",
+            cfg.dogstatsd_port
+        ),
+    );
+    tracing::info!(traces = %apm_addr, dogstatsd_port = cfg.dogstatsd_port, api = %api_addr, hostname = %shared.hostname, "agent-lite started");
+
+    let reason = tokio::select! {
+        r = shutdown_signal() => r,
+        Some(done) = tasks.join_next() => {
+            let _ = stop_tx.send(true);
+            return match done {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a listener stopped")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(anyhow::anyhow!("a listener failed: {e}")),
+            };
+        }
+    };
+    tracing::info!(signal = reason, "stopping: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "listener ended with an error");
+        }
+    }
+    statsd.abort();
+    housekeeping.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term => "SIGTERM",
+    }
+}

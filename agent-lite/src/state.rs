@@ -1,0 +1,73 @@
+//! What the intake writes and the API reads, shared between tasks.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::apm::trace_store::TraceStore;
+use crate::counters::Counters;
+use crate::store::events::{Event, Events};
+use crate::store::{Limits, Store};
+
+pub struct Shared {
+    store: Mutex<Store>,
+    events: Mutex<Events>,
+    traces: Mutex<TraceStore>,
+    pub counters: Counters,
+    pub hostname: String,
+    pub started: Instant,
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Shared {
+    pub fn new(hostname: String, limits: Limits, max_trace_spans: usize) -> Self {
+        Self {
+            store: Mutex::new(Store::new(limits)),
+            events: Mutex::new(Events::new(10_000)),
+            traces: Mutex::new(TraceStore::new(max_trace_spans)),
+            counters: Counters::default(),
+            hostname,
+            started: Instant::now(),
+        }
+    }
+
+    // A panic while holding one of these locks leaves data that is still consistent (every
+    // write is a single insert), so a poisoned lock is taken over rather than propagated.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn events(&self) -> MutexGuard<'_, Events> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn traces(&self) -> MutexGuard<'_, TraceStore> {
+        self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn host_tag(&self) -> String {
+        format!("host:{}", self.hostname)
+    }
+
+    /// An event of agent-lite's own (started, configuration loaded...).
+    pub fn own_event(&self, title: &str, text: &str) {
+        self.events().push(Event {
+            id: 0,
+            title: title.to_owned(),
+            text: text.to_owned(),
+            date_happened: now_secs(),
+            priority: "normal".into(),
+            host: Some(self.hostname.clone()),
+            tags: vec!["source:agent-lite".into()],
+            alert_type: "info".into(),
+            source_type_name: "agent-lite".into(),
+            aggregation_key: None,
+        });
+    }
+}

@@ -1,0 +1,123 @@
+//! Handlers of the JSON API.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::apm::trace_store::TraceQuery;
+use crate::query;
+use crate::state::{now_secs, Shared};
+
+/// Datadog's error shape.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"errors": [message.into()]}))).into_response()
+}
+
+pub async fn index() -> &'static str {
+    "agent-lite: the API is under /api (query: /api/v1/query?from=&to=&query=), status at /status, Prometheus at /metrics\n"
+}
+
+#[derive(Deserialize)]
+pub struct QueryParams {
+    from: Option<i64>,
+    to: Option<i64>,
+    query: Option<String>,
+}
+
+pub async fn query(State(shared): State<Arc<Shared>>, Query(p): Query<QueryParams>) -> Response {
+    let (Some(from), Some(to), Some(text)) = (p.from, p.to, p.query) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "from, to (unix seconds) and query are required",
+        );
+    };
+    if from > to {
+        return error(StatusCode::BAD_REQUEST, "from is after to");
+    }
+    let store = shared.store();
+    match query::v1_query(&store, &text, from, to) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FromParam {
+    from: Option<i64>,
+}
+
+/// Metrics with a point since `from` (default: the last hour), as Datadog's active metrics list.
+pub async fn metrics(
+    State(shared): State<Arc<Shared>>,
+    Query(p): Query<FromParam>,
+) -> Json<serde_json::Value> {
+    let from = p.from.unwrap_or_else(|| now_secs() - 3600);
+    let store = shared.store();
+    let names: BTreeSet<&str> = store
+        .all()
+        .filter(|(_, s)| s.points.range(from - 10..).next().is_some())
+        .map(|(k, _)| &*k.name)
+        .collect();
+    Json(json!({"metrics": names, "from": from.to_string()}))
+}
+
+pub async fn all_tags(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let store = shared.store();
+    let tags: BTreeSet<&str> = store
+        .series_named(&name)
+        .flat_map(|(k, _)| k.tags.iter().map(String::as_str))
+        .collect();
+    if tags.is_empty() && store.series_named(&name).next().is_none() {
+        return error(StatusCode::NOT_FOUND, format!("no metric named {name}"));
+    }
+    Json(json!({"data": {"type": "metrics", "id": name, "attributes": {"tags": tags}}}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct EventParams {
+    start: Option<i64>,
+    end: Option<i64>,
+}
+
+pub async fn events(
+    State(shared): State<Arc<Shared>>,
+    Query(p): Query<EventParams>,
+) -> Json<serde_json::Value> {
+    let end = p.end.unwrap_or_else(now_secs);
+    let start = p.start.unwrap_or(end - 3600);
+    Json(json!({"events": shared.events().between(start, end)}))
+}
+
+pub async fn traces(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<TraceQuery>,
+) -> Json<serde_json::Value> {
+    Json(json!({"traces": shared.traces().search(&q)}))
+}
+
+pub async fn trace(State(shared): State<Arc<Shared>>, Path(trace_id): Path<String>) -> Response {
+    let Ok(id) = trace_id.parse::<u64>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{trace_id:?} is not a decimal trace id"),
+        );
+    };
+    match shared.traces().get(id) {
+        Some(spans) => Json(json!({"trace_id": trace_id, "spans": spans})).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no trace {trace_id} in the recent traces"),
+        ),
+    }
+}
+
+pub async fn status(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(crate::status::snapshot(&shared))
+}

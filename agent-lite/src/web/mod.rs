@@ -1,0 +1,27 @@
+//! The API on 5002, in the shapes of Datadog's public API where Datadog has one: metric
+//! queries, metric and tag listings, events; trace search (our own shape, `/api/v0`);
+//! Prometheus exposition; agent-lite's status.
+
+mod api;
+mod prometheus;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::Shared;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(api::index))
+        .route("/api/v1/query", get(api::query))
+        .route("/api/v1/metrics", get(api::metrics))
+        .route("/api/v2/metrics/{name}/all-tags", get(api::all_tags))
+        .route("/api/v1/events", get(api::events))
+        .route("/api/v0/traces", get(api::traces))
+        .route("/api/v0/traces/{trace_id}", get(api::trace))
+        .route("/status", get(api::status))
+        .route("/metrics", get(prometheus::exposition))
+        .with_state(shared)
+}

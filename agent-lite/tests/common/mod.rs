@@ -1,0 +1,143 @@
+//! agent-lite started as a process on free loopback ports, and ways to read it back.
+#![allow(dead_code)]
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use lab_testkit::process::ChildProcess;
+use lab_testkit::{free_port, wait_for};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_agent-lite");
+
+pub struct Agent {
+    pub proc: ChildProcess,
+    pub apm_port: u16,
+    pub statsd_port: u16,
+    pub api_port: u16,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Agent {
+    pub fn start(extra: &[(&str, String)]) -> Self {
+        let (apm_port, statsd_port, api_port) = (free_port(), free_port(), free_port());
+        let mut envs: Vec<(&str, String)> = vec![
+            ("DD_BIND_HOST", "127.0.0.1".into()),
+            ("DD_APM_RECEIVER_PORT", apm_port.to_string()),
+            ("DD_DOGSTATSD_PORT", statsd_port.to_string()),
+            ("AGENT_LITE_API_PORT", api_port.to_string()),
+            ("AGENT_LITE_FLUSH_SECS", "1".into()),
+            ("DD_HOSTNAME", "lab".into()),
+        ];
+        envs.extend(extra.iter().cloned());
+        let proc = ChildProcess::spawn(BIN, &[], &envs);
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("http client");
+        let agent = Self {
+            proc,
+            apm_port,
+            statsd_port,
+            api_port,
+            http,
+        };
+        let info = agent.apm_url("/info");
+        wait_for("agent-lite's /info", Duration::from_secs(20), || {
+            agent
+                .http
+                .get(&info)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+        });
+        agent
+    }
+
+    pub fn apm_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.apm_port)
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(self.api_url(path))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = res.status().as_u16();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    /// The query API over the last 10 minutes.
+    pub fn query(&self, query: &str) -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let res = self
+            .http
+            .get(self.api_url("/api/v1/query"))
+            .query(&[
+                ("from", (now - 600).to_string()),
+                ("to", (now + 60).to_string()),
+                ("query", query.to_owned()),
+            ])
+            .send()
+            .unwrap_or_else(|e| panic!("query {query}: {e}"));
+        assert_eq!(res.status(), 200, "query {query}");
+        res.json().expect("query JSON")
+    }
+
+    /// Sum of every point of every series of a query, grouped by tag set.
+    pub fn totals(&self, query: &str) -> Vec<(String, f64)> {
+        let v = self.query(query);
+        v["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let tags = s["tag_set"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let sum = s["pointlist"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p[1].as_f64())
+                    .sum();
+                (tags, sum)
+            })
+            .collect()
+    }
+
+    /// Waits until `query`'s total over all series equals `want`.
+    pub fn wait_total(&self, query: &str, want: f64) {
+        wait_for(
+            &format!("{query} = {want}"),
+            Duration::from_secs(30),
+            || {
+                let got: f64 = self.totals(query).iter().map(|(_, v)| v).sum();
+                ((got - want).abs() < 1e-9).then_some(())
+            },
+        );
+    }
+
+    pub fn counter(&self, name: &str) -> u64 {
+        let (_, status) = self.get("/status");
+        status["counters"][name].as_u64().unwrap_or(0)
+    }
+
+    pub fn send_statsd(&self, datagram: &str) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.send_to(datagram.as_bytes(), ("127.0.0.1", self.statsd_port))
+            .expect("send");
+    }
+}
