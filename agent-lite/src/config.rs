@@ -38,6 +38,11 @@ pub struct StatusConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct RunConfig {
+    /// A configuration file in datadog.yaml's layout (`apm_config.receiver_port: 8126`,
+    /// `agent_lite.max_series: 100000`); variables and flags take precedence over it.
+    #[arg(long, env = "AGENT_LITE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Address every listener binds to (the Agent's bind_host; 0.0.0.0 is its
     /// apm_non_local_traffic / dogstatsd_non_local_traffic).
     #[arg(long, env = "DD_BIND_HOST", default_value = "127.0.0.1")]
@@ -83,9 +88,26 @@ pub struct RunConfig {
     #[arg(long, env = "AGENT_LITE_MAX_TRACE_SPANS", default_value_t = 200_000)]
     pub max_trace_spans: usize,
 
+    /// Advertise `/v0.6/stats` and `client_drop_p0s` in `/info`, as the Agent does: tracers
+    /// then compute stats themselves and may drop unsampled traces. Off by default, so that
+    /// every trace is kept and counted here.
+    #[arg(long, env = "AGENT_LITE_CLIENT_STATS")]
+    pub client_stats: bool,
+
     /// Largest trace payload taken, in bytes (the Agent's apm_config.max_payload_size: 25 MB).
     #[arg(long, env = "DD_APM_MAX_PAYLOAD_SIZE", default_value_t = 25 * 1024 * 1024)]
     pub max_payload_bytes: usize,
+}
+
+impl Cli {
+    /// The configuration file named for the command about to run.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Some(Command::Run(cfg)) => cfg.config.as_deref(),
+            Some(Command::Status(_)) => None,
+            None => self.run.config.as_deref(),
+        }
+    }
 }
 
 impl RunConfig {

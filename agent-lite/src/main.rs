@@ -2,7 +2,9 @@
 
 mod apm;
 mod config;
+mod config_file;
 mod counters;
+mod http_server;
 mod intake;
 mod query;
 mod state;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
 use tokio::net::{TcpListener, UdpSocket, UnixDatagram, UnixListener};
 
 use config::{Cli, Command, RunConfig, StatusConfig};
@@ -24,7 +26,24 @@ use intake::dogstatsd::{self, Source};
 use state::Shared;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(path) = cli.config_file() {
+        let vars =
+            config_file::variables(path, &Cli::command(), |env| std::env::var_os(env).is_some());
+        match vars {
+            Ok(vars) => {
+                // Still one thread: no one else reads the environment yet.
+                for (env, value) in vars {
+                    std::env::set_var(env, value);
+                }
+                cli = Cli::parse();
+            }
+            Err(e) => {
+                eprintln!("agent-lite: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,14 +141,14 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let traces_app = intake::traces::router(shared.clone(), cfg.max_payload_bytes);
+    let traces_app =
+        intake::traces::router(shared.clone(), cfg.max_payload_bytes, cfg.client_stats);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn({
         let app = traces_app.clone();
         let stop = stopped();
         async move {
-            axum::serve(apm, app)
-                .with_graceful_shutdown(stop)
+            http_server::serve(apm, app, stop)
                 .await
                 .context("trace intake")
         }
@@ -144,8 +163,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         })?;
         let stop = stopped();
         tasks.spawn(async move {
-            axum::serve(unix, traces_app)
-                .with_graceful_shutdown(stop)
+            http_server::serve(unix, traces_app, stop)
                 .await
                 .context("trace intake (unix socket)")
         });
@@ -153,17 +171,13 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     tasks.spawn({
         let app = web::router(shared.clone());
         let stop = stopped();
-        async move {
-            axum::serve(api, app)
-                .with_graceful_shutdown(stop)
-                .await
-                .context("API")
-        }
+        async move { http_server::serve(api, app, stop).await.context("API") }
     });
     let statsd = tokio::spawn(dogstatsd::run(
         sources,
         shared.clone(),
         Duration::from_secs(cfg.flush_secs),
+        stopped(),
     ));
     let housekeeping = tokio::spawn({
         let shared = shared.clone();
@@ -204,7 +218,9 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "listener ended with an error");
         }
     }
-    statsd.abort();
+    if let Err(e) = statsd.await {
+        tracing::warn!(error = %e, "the DogStatsD task failed");
+    }
     housekeeping.abort();
     Ok(())
 }

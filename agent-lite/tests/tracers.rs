@@ -126,7 +126,17 @@ fn datadogs_rust_tracer_hits_errors_and_latency_read_back_exactly() {
 
 #[test]
 fn pythons_ddtrace_on_flask_reads_back_exactly() {
-    let agent = Agent::start(&[]);
+    flask_under_ddtrace_reads_back(false);
+}
+
+/// With `/v0.6/stats` advertised, ddtrace computes the stats and agent-lite merges them.
+#[test]
+fn pythons_ddtrace_client_stats_read_back_exactly() {
+    flask_under_ddtrace_reads_back(true);
+}
+
+fn flask_under_ddtrace_reads_back(client_stats: bool) {
+    let agent = Agent::start(&[("AGENT_LITE_CLIENT_STATS", client_stats.to_string())]);
     let python = lab_python();
     let bin = python.parent().expect("venv bin");
     assert!(
@@ -154,6 +164,10 @@ fn pythons_ddtrace_on_flask_reads_back_exactly() {
             ("DD_VERSION", "1.0".into()),
             ("DD_TRACE_AGENT_URL", agent.apm_url("")),
             ("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false".into()),
+            (
+                "DD_TRACE_STATS_COMPUTATION_ENABLED",
+                client_stats.to_string(),
+            ),
         ],
     );
     let http = reqwest::blocking::Client::new();
@@ -191,6 +205,15 @@ fn pythons_ddtrace_on_flask_reads_back_exactly() {
         agent.counter("traces.payloads.v0.5") >= 1,
         "ddtrace 4 sends v0.5"
     );
+    if client_stats {
+        assert!(agent.counter("stats.payloads") >= 1, "ddtrace sent stats");
+        assert!(
+            agent.counter("traces.spans_with_client_stats") >= 7,
+            "its traces were not counted twice"
+        );
+    } else {
+        assert_eq!(agent.counter("stats.payloads"), 0);
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! APM: what agent-lite makes of the spans it receives - trace metrics per 10 s bucket
 //! (`stats`) and the recent traces, complete and searchable (`trace_store`).
 
+pub mod client_stats;
 pub mod stats;
 pub mod trace_store;
 

@@ -11,29 +11,42 @@
 //! parent in its chunk, or its parent belongs to another service; `_dd.measured` spans count
 //! too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sketches_ddsketch::DDSketch;
 
 use super::Span;
 use crate::store::{new_sketch, SeriesKey, Store, Written};
 
+/// What one group of trace metrics is keyed by, per 10 s bucket (unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    service: String,
-    env: String,
-    version: String,
-    name: String,
-    resource: String,
-    status: Option<String>,
-    bucket: i64,
+pub struct Key {
+    pub service: String,
+    pub env: String,
+    pub version: String,
+    pub name: String,
+    pub resource: String,
+    pub status: Option<String>,
+    pub bucket: i64,
 }
 
-struct Aggregate {
-    hits: f64,
-    errors: f64,
-    seconds: f64,
-    sketch: DDSketch,
+/// Hits, errors and latency of one group; the sketch holds seconds.
+pub struct Aggregate {
+    pub hits: f64,
+    pub errors: f64,
+    pub seconds: f64,
+    pub sketch: DDSketch,
+}
+
+impl Default for Aggregate {
+    fn default() -> Self {
+        Self {
+            hits: 0.0,
+            errors: 0.0,
+            seconds: 0.0,
+            sketch: new_sketch(),
+        }
+    }
 }
 
 /// Whether the Agent would compute stats for `span` within `chunk`.
@@ -70,20 +83,20 @@ pub fn record(store: &mut Store, chunk: &[Span]) -> u64 {
             status: span.status_code().map(str::to_owned),
             bucket: crate::store::bucket_of(span.end_secs()),
         };
-        let agg = aggs.entry(key).or_insert_with(|| Aggregate {
-            hits: 0.0,
-            errors: 0.0,
-            seconds: 0.0,
-            sketch: new_sketch(),
-        });
+        let agg = aggs.entry(key).or_default();
         let secs = span.duration.max(0) as f64 / 1e9;
         agg.hits += 1.0;
         agg.errors += f64::from(u8::from(span.error != 0));
         agg.seconds += secs;
         agg.sketch.add(secs);
     }
+    write(store, aggs)
+}
+
+/// Writes aggregates as Datadog's trace metrics; returns how many points the series cap
+/// refused.
+pub fn write(store: &mut Store, aggs: impl IntoIterator<Item = (Key, Aggregate)>) -> u64 {
     let mut refused = 0;
-    let mut seen = HashSet::new();
     for (key, agg) in aggs {
         let mut tags = vec![
             format!("service:{}", key.service),
@@ -97,7 +110,6 @@ pub fn record(store: &mut Store, chunk: &[Span]) -> u64 {
             tags.push(format!("http.status_code:{status}"));
         }
         let base = format!("trace.{}", key.name);
-        seen.insert(base.clone());
         let ts = key.bucket;
         let writes = [
             store.add_count(

@@ -30,7 +30,18 @@ impl Agent {
             ("DD_HOSTNAME", "lab".into()),
         ];
         envs.extend(extra.iter().cloned());
-        let proc = ChildProcess::spawn(BIN, &[], &envs);
+        Self::attach(&[], &envs, apm_port, statsd_port, api_port)
+    }
+
+    /// Starts agent-lite with exactly these arguments and variables, on ports they name.
+    pub fn attach(
+        args: &[&str],
+        envs: &[(&str, String)],
+        apm_port: u16,
+        statsd_port: u16,
+        api_port: u16,
+    ) -> Self {
+        let proc = ChildProcess::spawn(BIN, args, envs);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

@@ -34,8 +34,14 @@ impl Source {
     }
 }
 
-/// Receives from every source and flushes every `flush_every`, until the process ends.
-pub async fn run(sources: Vec<Source>, shared: Arc<Shared>, flush_every: Duration) {
+/// Receives from every source and flushes every `flush_every`; on `stop`, takes what is
+/// already queued and flushes a last time, so that a shutdown loses no point.
+pub async fn run(
+    sources: Vec<Source>,
+    shared: Arc<Shared>,
+    flush_every: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4096);
     for source in sources {
         let tx = tx.clone();
@@ -56,6 +62,7 @@ pub async fn run(sources: Vec<Source>, shared: Arc<Shared>, flush_every: Duratio
     drop(tx);
     let mut agg = Aggregator::default();
     let mut ticker = tokio::time::interval(flush_every);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             packet = rx.recv() => match packet {
@@ -63,6 +70,12 @@ pub async fn run(sources: Vec<Source>, shared: Arc<Shared>, flush_every: Duratio
                 None => break,
             },
             _ = ticker.tick() => flush(&mut agg, &shared),
+            () = &mut stop => {
+                while let Ok(p) = rx.try_recv() {
+                    handle_packet(&p, &mut agg, &shared);
+                }
+                break;
+            }
         }
     }
     flush(&mut agg, &shared);

@@ -2,10 +2,12 @@
 //! `/v0.7/config`, and the side channels (telemetry, client stats, profiling, ...) accepted
 //! and counted.
 //!
-//! `/info` does not advertise `/v0.6/stats` nor `client_drop_p0s`: tracers then send every
-//! trace and compute no stats of their own, so the hits and errors agent-lite computes equal
-//! what the tracer served, to the unit. A tracer that sends client stats anyway is answered
-//! 202 and counted; its traces still make the stats.
+//! By default `/info` does not advertise `/v0.6/stats` nor `client_drop_p0s`: tracers then send
+//! every trace and compute no stats of their own, so the hits and errors agent-lite computes
+//! equal what the tracer served, to the unit, and every trace is searchable. With
+//! `--client-stats` it advertises both, as the Agent does: tracers then send their own stats
+//! (merged into the same trace metrics) and mark their traces `Datadog-Client-Computed-Stats`,
+//! which are then kept for search but not counted twice. Client stats are taken in both modes.
 
 pub mod decode;
 #[cfg(test)]
@@ -14,7 +16,7 @@ mod tests;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +24,7 @@ use axum::routing::{any, get, put};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::apm::stats;
+use crate::apm::{client_stats, stats};
 use crate::state::Shared;
 use decode::Version;
 
@@ -30,18 +32,21 @@ use decode::Version;
 struct Intake {
     shared: Arc<Shared>,
     max_payload_bytes: usize,
+    client_stats: bool,
 }
 
-pub fn router(shared: Arc<Shared>, max_payload_bytes: usize) -> Router {
+pub fn router(shared: Arc<Shared>, max_payload_bytes: usize, client_stats: bool) -> Router {
     let intake = Intake {
         shared,
         max_payload_bytes,
+        client_stats,
     };
     Router::new()
         .route("/info", get(info))
         .route("/v0.3/traces", put(v03).post(v03))
         .route("/v0.4/traces", put(v04).post(v04))
         .route("/v0.5/traces", put(v05).post(v05))
+        .route("/v0.6/stats", put(stats_payload).post(stats_payload))
         .route("/v0.7/config", any(remote_config))
         .fallback(side_channel)
         // The handlers check the size themselves, to count what they refuse.
@@ -51,11 +56,21 @@ pub fn router(shared: Arc<Shared>, max_payload_bytes: usize) -> Router {
 
 async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
     intake.shared.counters.incr("traces.info_requests");
+    let mut endpoints = vec![
+        "/v0.3/traces",
+        "/v0.4/traces",
+        "/v0.5/traces",
+        "/v0.7/config",
+        "/telemetry/proxy/",
+    ];
+    if intake.client_stats {
+        endpoints.push("/v0.6/stats");
+    }
     Json(json!({
         "version": concat!("agent-lite-", env!("CARGO_PKG_VERSION")),
         "git_commit": "",
-        "endpoints": ["/v0.3/traces", "/v0.4/traces", "/v0.5/traces", "/v0.7/config", "/telemetry/proxy/"],
-        "client_drop_p0s": false,
+        "endpoints": endpoints,
+        "client_drop_p0s": intake.client_stats,
         "span_meta_structs": false,
         "long_running_spans": false,
         "config": {
@@ -88,23 +103,9 @@ fn traces(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let counters = &intake.shared.counters;
-    let body = match body {
-        Ok(b) if b.len() <= intake.max_payload_bytes => b,
-        Ok(_) | Err(BytesRejection::FailedToBufferBody(_)) => {
-            counters.incr("traces.rejected.too_large");
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "payload over {} bytes (DD_APM_MAX_PAYLOAD_SIZE)",
-                    intake.max_payload_bytes
-                ),
-            )
-                .into_response();
-        }
-        Err(e) => {
-            counters.incr("traces.rejected.unreadable_body");
-            return (StatusCode::BAD_REQUEST, e.body_text()).into_response();
-        }
+    let body = match intake.take_body(body, "traces") {
+        Ok(b) => b,
+        Err(refused) => return refused.into_response(),
     };
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -120,7 +121,15 @@ fn traces(
     counters.incr(&format!("traces.payloads.{}", version.as_str()));
     counters.add("traces.received", chunks.len() as u64);
     counters.add("traces.spans", spans as u64);
-    let refused = {
+    // The tracer counted these itself and sends its stats to /v0.6/stats.
+    let computed_by_client = headers
+        .get("datadog-client-computed-stats")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.is_empty() && v != "false");
+    let refused = if computed_by_client {
+        counters.add("traces.spans_with_client_stats", spans as u64);
+        0
+    } else {
         let mut store = intake.shared.store();
         chunks
             .iter()
@@ -140,6 +149,62 @@ fn traces(
     Json(json!({"rate_by_service": {"service:,env:": 1.0}})).into_response()
 }
 
+impl Intake {
+    /// The body, or the answer refusing it (counted under `<family>.rejected.*`).
+    fn take_body(
+        &self,
+        body: Result<Bytes, BytesRejection>,
+        family: &str,
+    ) -> Result<Bytes, (StatusCode, String)> {
+        let counters = &self.shared.counters;
+        match body {
+            Ok(b) if b.len() <= self.max_payload_bytes => Ok(b),
+            Ok(_)
+            | Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                counters.incr(&format!("{family}.rejected.too_large"));
+                Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "payload over {} bytes (DD_APM_MAX_PAYLOAD_SIZE)",
+                        self.max_payload_bytes
+                    ),
+                ))
+            }
+            // A body cut off or sent slower than the body timeout allows.
+            Err(e) => {
+                counters.incr(&format!("{family}.rejected.unreadable_body"));
+                Err((StatusCode::REQUEST_TIMEOUT, e.body_text()))
+            }
+        }
+    }
+}
+
+/// `/v0.6/stats`: a tracer's own stats, merged into the trace metrics.
+async fn stats_payload(
+    State(intake): State<Intake>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let counters = &intake.shared.counters;
+    let body = match intake.take_body(body, "stats") {
+        Ok(b) => b,
+        Err(refused) => return refused.into_response(),
+    };
+    let aggs = match client_stats::decode(&body) {
+        Ok(a) => a,
+        Err(e) => {
+            counters.incr(&format!("stats.rejected.{}", e.reason()));
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
+    };
+    counters.incr("stats.payloads");
+    counters.add("stats.groups", aggs.len() as u64);
+    let refused = stats::write(&mut intake.shared.store(), aggs);
+    if refused > 0 {
+        counters.add("traces.stats_points_refused", refused);
+    }
+    StatusCode::ACCEPTED.into_response()
+}
+
 /// Remote configuration: "nothing for you", in the form tracers take without logging errors.
 async fn remote_config(State(intake): State<Intake>) -> Json<serde_json::Value> {
     intake.shared.counters.incr("traces.side.remote_config");
@@ -152,7 +217,6 @@ async fn side_channel(State(intake): State<Intake>, uri: Uri) -> StatusCode {
     let path = uri.path();
     let family = [
         ("/telemetry/proxy/", "telemetry"),
-        ("/v0.6/stats", "client_stats"),
         ("/profiling/", "profiling"),
         ("/evp_proxy/", "evp_proxy"),
         ("/debugger/", "debugger"),
