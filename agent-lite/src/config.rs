@@ -24,6 +24,13 @@ pub enum Command {
     Run(Box<RunConfig>),
     /// Ask a running agent-lite for its status and print it, like `agent status`.
     Status(StatusConfig),
+    /// Check monitor definitions (files or folders) as a start would load them; exits 1 if
+    /// any is refused. For CI jobs that test alert definitions.
+    CheckMonitors {
+        /// Monitor JSON files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -97,6 +104,12 @@ pub struct RunConfig {
     /// Largest trace payload taken, in bytes (the Agent's apm_config.max_payload_size: 25 MB).
     #[arg(long, env = "DD_APM_MAX_PAYLOAD_SIZE", default_value_t = 25 * 1024 * 1024)]
     pub max_payload_bytes: usize,
+
+    #[command(flatten)]
+    pub collectors: crate::collectors::CollectorsConfig,
+
+    #[command(flatten)]
+    pub monitors: crate::monitors::MonitorsConfig,
 }
 
 impl Cli {
@@ -104,7 +117,7 @@ impl Cli {
     pub fn config_file(&self) -> Option<&std::path::Path> {
         match &self.command {
             Some(Command::Run(cfg)) => cfg.config.as_deref(),
-            Some(Command::Status(_)) => None,
+            Some(Command::Status(_) | Command::CheckMonitors { .. }) => None,
             None => self.run.config.as_deref(),
         }
     }

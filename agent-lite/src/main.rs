@@ -1,11 +1,13 @@
 //! agent-lite: the lab's stand-in for the Datadog Agent.
 
 mod apm;
+mod collectors;
 mod config;
 mod config_file;
 mod counters;
 mod http_server;
 mod intake;
+mod monitors;
 mod query;
 mod state;
 mod status;
@@ -56,6 +58,13 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Status(s)) => runtime.block_on(status_command(s)),
+        Some(Command::CheckMonitors { paths }) => {
+            return if monitors::check_paths(&paths) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
         Some(Command::Run(cfg)) => runtime.block_on(run(*cfg)),
         None => runtime.block_on(run(cli.run)),
     };
@@ -190,6 +199,13 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             }
         }
     });
+    collectors::spawn(&cfg.collectors, shared.clone());
+    monitors::setup(&cfg.monitors, &shared)?;
+    let monitors_task = tokio::spawn(monitors::run(
+        cfg.monitors.clone(),
+        shared.clone(),
+        stopped(),
+    ));
 
     shared.own_event(
         "agent-lite started",
@@ -222,6 +238,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "the DogStatsD task failed");
     }
     housekeeping.abort();
+    let _ = monitors_task.await;
     Ok(())
 }
 

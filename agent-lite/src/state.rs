@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::apm::trace_store::TraceStore;
 use crate::counters::Counters;
+use crate::monitors::registry::Registry;
 use crate::store::events::{Event, Events};
 use crate::store::{Limits, Store};
 
@@ -12,6 +13,7 @@ pub struct Shared {
     store: Mutex<Store>,
     events: Mutex<Events>,
     traces: Mutex<TraceStore>,
+    monitors: Mutex<Registry>,
     pub counters: Counters,
     pub hostname: String,
     pub started: Instant,
@@ -31,6 +33,7 @@ impl Shared {
             store: Mutex::new(Store::new(limits)),
             events: Mutex::new(Events::new(10_000)),
             traces: Mutex::new(TraceStore::new(max_trace_spans)),
+            monitors: Mutex::new(Registry::default()),
             counters: Counters::default(),
             hostname,
             started: Instant::now(),
@@ -49,6 +52,11 @@ impl Shared {
 
     pub fn traces(&self) -> MutexGuard<'_, TraceStore> {
         self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the store first when both are needed (see `monitors`).
+    pub fn monitors(&self) -> MutexGuard<'_, Registry> {
+        self.monitors.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn host_tag(&self) -> String {

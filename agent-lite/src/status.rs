@@ -19,7 +19,43 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         let t = shared.traces();
         (t.len(), t.span_count(), t.evicted_traces)
     };
+    let monitors = {
+        let registry = shared.monitors();
+        let mut by_state = std::collections::BTreeMap::<&str, u64>::new();
+        for e in registry.entries() {
+            let worst = e
+                .states
+                .values()
+                .map(|s| s.status)
+                .max_by_key(|s| s.severity())
+                .map_or("OK", |s| s.name());
+            *by_state.entry(worst).or_default() += 1;
+        }
+        let failing: Vec<_> = registry
+            .entries()
+            .filter_map(|e| {
+                e.last_error
+                    .as_ref()
+                    .map(|err| json!({"id": e.checked.id(), "name": e.checked.monitor.name, "error": err}))
+            })
+            .collect();
+        json!({
+            "count": registry.len(),
+            "by_state": by_state,
+            "refused": registry.refused,
+            "failing": failing,
+            "webhooks": registry.notifier.as_ref().map(|n| json!({
+                "targets": n.webhooks().iter().map(|w| &w.name).collect::<Vec<_>>(),
+                "status": n.status(),
+            })),
+            "history": {
+                "file": registry.history.path().map(|p| p.display().to_string()),
+                "write_errors": registry.history.write_errors,
+            },
+        })
+    };
     json!({
+        "monitors": monitors,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": shared.hostname,
         "uptime_secs": shared.started.elapsed().as_secs(),
@@ -73,6 +109,33 @@ pub fn print(v: &serde_json::Value) {
         v["traces"]["kept"], v["traces"]["spans"], v["traces"]["evicted"]
     );
     println!("  events: {}", v["events"]);
+    let m = &v["monitors"];
+    println!("  monitors: {} {}", m["count"], m["by_state"]);
+    for r in m["refused"].as_array().into_iter().flatten() {
+        println!(
+            "    refused: {}: {}",
+            r["file"].as_str().unwrap_or("?"),
+            r["error"].as_str().unwrap_or("?")
+        );
+    }
+    for f in m["failing"].as_array().into_iter().flatten() {
+        println!("    cannot evaluate {}: {}", f["name"], f["error"]);
+    }
+    let hooks = &m["webhooks"]["status"];
+    if m["webhooks"]["targets"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty())
+    {
+        println!(
+            "    webhooks: {} delivered, {} failed{}",
+            hooks["delivered"],
+            hooks["failed"],
+            hooks["last_error"]
+                .as_str()
+                .map(|e| format!(" (last: {e})"))
+                .unwrap_or_default()
+        );
+    }
     println!("  counters:");
     if let Some(map) = v["counters"].as_object() {
         for (k, n) in map {

@@ -117,3 +117,23 @@ fn status_prints_counters_like_agent_status() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON status");
     assert_eq!(v["counters"]["dogstatsd.metrics"], 1);
 }
+
+#[test]
+fn check_monitors_names_each_file_and_fails_on_a_refused_one() {
+    let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose/monitors");
+    let (code, out, err) = run(&["check-monitors", &lab.to_string_lossy()], &[]);
+    assert_eq!(code, 0, "the lab's own monitors load: {out}{err}");
+    assert!(out.contains("host-cpu-high.json: High CPU usage"), "{out}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"name": "x", "type": "metric alert", "query": "avg(last_5m):avg:x{*} > 1", "options": {"thresholds": {"warning": 3}}}"#,
+    )
+    .expect("write");
+    let (code, out, _) = run(&["check-monitors", &bad.to_string_lossy()], &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bad.json"), "{out}");
+    assert!(out.contains("warning (3) must be below critical"), "{out}");
+}

@@ -51,12 +51,67 @@ pub enum EvalError {
     EmptyRange { from: i64, to: i64 },
 }
 
+/// The time frame of an evaluation: the points in `[from, to]`, in native or rolled-up
+/// intervals aligned on the epoch (a graph), or all in one interval starting at `from` and
+/// rolled up with `window` (a monitor's time aggregation, applied to each query before any
+/// arithmetic between them, as Datadog evaluates `sum(last_5m):a.as_count() / b.as_count()`).
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    from: i64,
+    to: i64,
+    window: Option<RollupMethod>,
+}
+
+impl Frame {
+    fn interval_of(&self, ts: i64, interval: i64) -> i64 {
+        match self.window {
+            Some(_) => self.from,
+            None => interval_of(ts, interval),
+        }
+    }
+}
+
 /// Evaluates `expr` over the points whose interval starts in `[from, to]` (seconds).
 pub fn evaluate(expr: &Expr, store: &Store, from: i64, to: i64) -> Result<Vec<Series>, EvalError> {
-    if from > to {
-        return Err(EvalError::EmptyRange { from, to });
+    evaluate_frame(
+        expr,
+        store,
+        Frame {
+            from,
+            to,
+            window: None,
+        },
+    )
+}
+
+/// Evaluates `expr` with each metric query reduced to one value per group over `[from, to]`
+/// by `method` (sketches merged over the whole window for percentiles), then the arithmetic.
+pub fn evaluate_window(
+    expr: &Expr,
+    store: &Store,
+    from: i64,
+    to: i64,
+    method: RollupMethod,
+) -> Result<Vec<Series>, EvalError> {
+    evaluate_frame(
+        expr,
+        store,
+        Frame {
+            from,
+            to,
+            window: Some(method),
+        },
+    )
+}
+
+fn evaluate_frame(expr: &Expr, store: &Store, frame: Frame) -> Result<Vec<Series>, EvalError> {
+    if frame.from > frame.to {
+        return Err(EvalError::EmptyRange {
+            from: frame.from,
+            to: frame.to,
+        });
     }
-    match operand(expr, store, from, to)? {
+    match operand(expr, store, frame)? {
         Operand::Scalar(_) => Err(EvalError::NoMetric),
         Operand::Lines(lines) => Ok(lines),
     }
@@ -67,13 +122,13 @@ enum Operand {
     Lines(Vec<Series>),
 }
 
-fn operand(expr: &Expr, store: &Store, from: i64, to: i64) -> Result<Operand, EvalError> {
+fn operand(expr: &Expr, store: &Store, frame: Frame) -> Result<Operand, EvalError> {
     match expr {
         Expr::Number(n) => Ok(Operand::Scalar(*n)),
-        Expr::Metric(q) => metric_query(q, store, from, to).map(Operand::Lines),
+        Expr::Metric(q) => metric_query(q, store, frame).map(Operand::Lines),
         Expr::Binary { op, lhs, rhs } => {
-            let l = operand(lhs, store, from, to)?;
-            let r = operand(rhs, store, from, to)?;
+            let l = operand(lhs, store, frame)?;
+            let r = operand(rhs, store, frame)?;
             Ok(combine(*op, l, r))
         }
     }
@@ -95,12 +150,7 @@ fn counts_by_default(metric: &str) -> bool {
     metric.starts_with("trace.") || metric.starts_with("datadog.")
 }
 
-fn metric_query(
-    q: &MetricQuery,
-    store: &Store,
-    from: i64,
-    to: i64,
-) -> Result<Vec<Series>, EvalError> {
+fn metric_query(q: &MetricQuery, store: &Store, frame: Frame) -> Result<Vec<Series>, EvalError> {
     let mut as_count = counts_by_default(&q.metric);
     let mut rollup: Option<(RollupMethod, Option<u32>)> = None;
     for m in &q.modifiers {
@@ -110,9 +160,12 @@ fn metric_query(
             Modifier::Rollup { method, seconds } => rollup = Some((*method, *seconds)),
         }
     }
-    let interval = rollup
-        .and_then(|(_, s)| s)
-        .map_or(RESOLUTION_SECS, |s| i64::from(s).max(RESOLUTION_SECS));
+    let interval = match frame.window {
+        Some(_) => frame.to - frame.from + RESOLUTION_SECS,
+        None => rollup
+            .and_then(|(_, s)| s)
+            .map_or(RESOLUTION_SECS, |s| i64::from(s).max(RESOLUTION_SECS)),
+    };
 
     // Group the matching series by the values of their `by` tags.
     let mut groups: BTreeMap<Vec<String>, Vec<(&SeriesKey, &StoredSeries)>> = BTreeMap::new();
@@ -139,7 +192,7 @@ fn metric_query(
             });
         }
         let points = match (kind, q.aggregator) {
-            (Kind::Distribution, agg) => distribution_points(&members, agg, interval, from, to),
+            (Kind::Distribution, agg) => distribution_points(&members, agg, interval, frame),
             (k, Aggregator::Percentile(_)) => {
                 return Err(EvalError::PercentileOfNonDistribution {
                     aggregator: q.aggregator.name(),
@@ -159,8 +212,11 @@ fn metric_query(
                 } else {
                     RollupMethod::Avg
                 };
-                let method = rollup.map_or(default_method, |(m, _)| m);
-                value_points(&members, agg, method, per_value, interval, from, to)
+                let method = frame
+                    .window
+                    .or(rollup.map(|(m, _)| m))
+                    .unwrap_or(default_method);
+                value_points(&members, agg, method, per_value, interval, frame)
             }
         };
         let scope = scope_text(&q.scope, &tag_set);
@@ -203,16 +259,15 @@ fn value_points(
     method: RollupMethod,
     per_value: f64,
     interval: i64,
-    from: i64,
-    to: i64,
+    frame: Frame,
 ) -> Vec<(i64, f64)> {
     // interval start -> the rolled-up value of each series that has points there
     let mut by_time: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for (_, series) in members {
         let mut rolled: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-        for (ts, p) in in_range(series, from, to) {
+        for (ts, p) in in_range(series, frame.from, frame.to) {
             rolled
-                .entry(interval_of(*ts, interval))
+                .entry(frame.interval_of(*ts, interval))
                 .or_default()
                 .push(p.scalar() * per_value);
         }
@@ -250,14 +305,13 @@ fn distribution_points(
     members: &[(&SeriesKey, &StoredSeries)],
     agg: Aggregator,
     interval: i64,
-    from: i64,
-    to: i64,
+    frame: Frame,
 ) -> Vec<(i64, f64)> {
     let mut merged: BTreeMap<i64, DDSketch> = BTreeMap::new();
     for (_, series) in members {
-        for (ts, p) in in_range(series, from, to) {
+        for (ts, p) in in_range(series, frame.from, frame.to) {
             let Point::Sketch(sketch) = p else { continue };
-            match merged.entry(interval_of(*ts, interval)) {
+            match merged.entry(frame.interval_of(*ts, interval)) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(sketch.as_ref().clone());
                 }

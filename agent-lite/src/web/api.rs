@@ -15,8 +15,18 @@ use crate::query;
 use crate::state::{now_secs, Shared};
 
 /// Datadog's error shape.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"errors": [message.into()]}))).into_response()
+}
+
+/// An answer in Datadog's error shape, for handlers that use `?`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
 }
 
 pub async fn index() -> &'static str {

@@ -3,11 +3,12 @@
 //! Prometheus exposition; agent-lite's status.
 
 mod api;
+mod monitors;
 mod prometheus;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::Shared;
@@ -21,6 +22,18 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/events", get(api::events))
         .route("/api/v0/traces", get(api::traces))
         .route("/api/v0/traces/{trace_id}", get(api::trace))
+        .route(
+            "/api/v1/monitor",
+            get(monitors::list).post(monitors::create),
+        )
+        .route("/api/v1/monitor/validate", post(monitors::validate))
+        .route(
+            "/api/v1/monitor/{id}",
+            get(monitors::get)
+                .put(monitors::update)
+                .delete(monitors::delete),
+        )
+        .route("/api/v0/monitors/{id}/history", get(monitors::history))
         .route("/status", get(api::status))
         .route("/metrics", get(prometheus::exposition))
         .with_state(shared)

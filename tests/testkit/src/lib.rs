@@ -2,10 +2,12 @@
 //! only where the real peer cannot count exactly (Datadog's test agent is the real peer for
 //! payload validity; this sink is for exact counts at full speed).
 
+pub mod background;
 pub mod process;
 pub mod statsd;
 pub mod test_agent;
 pub mod trace_sink;
+pub mod webhook_sink;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};

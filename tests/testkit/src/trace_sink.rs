@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,6 +15,8 @@ use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
+
+use crate::background::BackgroundServer;
 
 /// A span as the tracer sent it (v0.4 field names).
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +72,7 @@ impl Shared {
 pub struct TraceSink {
     pub addr: SocketAddr,
     shared: Shared,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: BackgroundServer,
 }
 
 impl TraceSink {
@@ -83,44 +84,11 @@ impl TraceSink {
     pub fn start_on(addr: SocketAddr, keep_spans: bool) -> anyhow::Result<Self> {
         let shared = Shared::default();
         shared.lock().keep_spans = keep_spans;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let app = router(shared.clone());
-        std::thread::Builder::new()
-            .name("trace-sink".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow::anyhow!(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind(addr).await {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(anyhow::anyhow!("binding {addr}: {e}")));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })?;
-        ready_rx.recv_timeout(Duration::from_secs(10))??;
+        let server = BackgroundServer::start("trace-sink", addr, router(shared.clone()))?;
         Ok(Self {
             addr,
             shared,
-            _shutdown: tx,
+            _server: server,
         })
     }
 

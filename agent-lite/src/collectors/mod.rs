@@ -1,0 +1,86 @@
+//! What the Datadog Agent's own checks collect without being asked: the host (cpu, load,
+//! memory, disk, uptime: `system.*`), the containers of the local Docker Engine
+//! (`container.*`, `docker.*`) and the Engine's event stream. Each collector is a task of its
+//! own, so a slow disk or a missing Docker socket never holds the others back.
+
+mod batch;
+mod containers;
+mod docker;
+mod docker_events;
+mod host;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use crate::state::Shared;
+
+#[derive(Debug, Clone, Args)]
+pub struct CollectorsConfig {
+    /// Collect host metrics (system.cpu.*, system.mem.*, system.disk.*, system.load.*).
+    #[arg(long, env = "AGENT_LITE_HOST_METRICS", default_value_t = true, action = ArgAction::Set)]
+    pub host_metrics: bool,
+
+    /// Collect container metrics and Docker events from the Docker Engine API.
+    #[arg(long, env = "AGENT_LITE_CONTAINER_METRICS", default_value_t = true, action = ArgAction::Set)]
+    pub container_metrics: bool,
+
+    /// Seconds between two collections (the Agent runs its checks every 15 s).
+    #[arg(long, env = "AGENT_LITE_CHECK_INTERVAL_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub check_interval_secs: u64,
+
+    /// The host's /proc. In a container, mount the host's there (the Agent's HOST_PROC,
+    /// `/host/proc`) so that the host is reported, not the container.
+    #[arg(long, env = "HOST_PROC", default_value = "/proc")]
+    pub host_proc: PathBuf,
+
+    /// The host's /sys (the Agent's HOST_SYS, `/host/sys`).
+    #[arg(long, env = "HOST_SYS", default_value = "/sys")]
+    pub host_sys: PathBuf,
+
+    /// Where the host's root file system is seen, to measure its disks (`/host/root` in a
+    /// container, with the host's / mounted there read-only).
+    #[arg(long, env = "HOST_ROOT", default_value = "/")]
+    pub host_root: PathBuf,
+
+    /// The Docker Engine API: a unix socket (`unix:///var/run/docker.sock`) or tcp://.
+    #[arg(
+        long,
+        env = "DOCKER_HOST",
+        default_value = "unix:///var/run/docker.sock"
+    )]
+    pub docker_host: String,
+}
+
+impl CollectorsConfig {
+    fn interval(&self) -> Duration {
+        Duration::from_secs(self.check_interval_secs)
+    }
+
+    fn host_paths(&self) -> host::HostPaths {
+        host::HostPaths {
+            proc_root: self.host_proc.clone(),
+            sys_root: self.host_sys.clone(),
+            host_root: self.host_root.clone(),
+        }
+    }
+}
+
+/// Starts the collectors that are turned on. They run until the runtime stops; none of them
+/// fails the agent: what cannot be read is said once in the log and in `agent-lite status`.
+pub fn spawn(cfg: &CollectorsConfig, shared: Arc<Shared>) {
+    if cfg.host_metrics {
+        tokio::spawn(host::run(cfg.host_paths(), cfg.interval(), shared.clone()));
+    }
+    if cfg.container_metrics {
+        let engine = Arc::new(docker::Engine::new(&cfg.docker_host, shared.clone()));
+        tokio::spawn(containers::run(
+            engine.clone(),
+            cfg.interval(),
+            shared.clone(),
+        ));
+        tokio::spawn(docker_events::run(engine, shared));
+    }
+}

@@ -1,0 +1,239 @@
+//! One evaluation of one monitor at one instant: the query over its window, per group, then
+//! Datadog's state rules. Pure: the store and the clock come in, transitions go out, so tests
+//! run it on synthetic time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::definition::Checked;
+use super::monitor_query::Comparator;
+use crate::query::eval::{self, EvalError};
+use crate::store::{Store, RESOLUTION_SECS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    #[serde(rename = "OK")]
+    Ok,
+    Warn,
+    Alert,
+    #[serde(rename = "No Data")]
+    NoData,
+}
+
+impl Status {
+    /// Worst first, for a monitor's overall state.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Alert => 3,
+            Status::Warn => 2,
+            Status::NoData => 1,
+            Status::Ok => 0,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warn => "Warn",
+            Status::Alert => "Alert",
+            Status::NoData => "No Data",
+        }
+    }
+}
+
+/// What agent-lite remembers of a group between evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupState {
+    pub status: Status,
+    /// When the group entered its status.
+    pub since: i64,
+    pub first_seen: i64,
+    pub last_value: Option<f64>,
+    pub last_notified: i64,
+    pub last_triggered: Option<i64>,
+}
+
+impl GroupState {
+    fn new(now: i64) -> Self {
+        Self {
+            status: Status::Ok,
+            since: now,
+            first_seen: now,
+            last_value: None,
+            last_notified: now,
+            last_triggered: None,
+        }
+    }
+}
+
+/// A change of state, or a renotification of one that lasts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub monitor_id: u64,
+    /// `*` for a monitor without groups, else the group's tags (`host:lab,env:dev`).
+    pub group: String,
+    pub from: Status,
+    pub to: Status,
+    pub ts: i64,
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub renotify: bool,
+}
+
+impl Transition {
+    /// Datadog's `$ALERT_TRANSITION`.
+    pub fn name(&self) -> &'static str {
+        match (self.to, self.renotify) {
+            (Status::Alert, false) => "Triggered",
+            (Status::Alert, true) => "Re-Triggered",
+            (Status::Warn, false) => "Warn",
+            (Status::Warn, true) => "Re-Warn",
+            (Status::NoData, false) => "No Data",
+            (Status::NoData, true) => "Re-No Data",
+            (Status::Ok, _) => "Recovered",
+        }
+    }
+}
+
+/// The whole-window value and the span of data of one group.
+#[derive(Debug, Default, Clone, Copy)]
+struct Reading {
+    value: Option<f64>,
+    first_point: Option<i64>,
+    last_point: Option<i64>,
+}
+
+/// Evaluates `m` at `now`, updating `states`; returns the transitions to notify.
+pub fn evaluate(
+    m: &Checked,
+    store: &Store,
+    now: i64,
+    states: &mut BTreeMap<String, GroupState>,
+) -> Result<Vec<Transition>, EvalError> {
+    let at = now - m.evaluation_delay_secs();
+    let window_from = at - m.window_secs;
+    // Points are stamped with the start of their 10 s bucket: the window's last whole
+    // bucket starts 10 s before `at`.
+    let to = at - RESOLUTION_SECS;
+    let mut readings: HashMap<String, Reading> = HashMap::new();
+    for line in eval::evaluate_window(
+        &m.query.expr,
+        store,
+        window_from,
+        to,
+        m.query.time_aggregation.rollup(),
+    )? {
+        readings.entry(group_name(&line.tag_set)).or_default().value =
+            line.points.first().map(|p| p.1);
+    }
+    // Where each group's data starts and stops, for require_full_window and no data.
+    let lookback = m.no_data_secs().max(m.window_secs) + 3 * RESOLUTION_SECS;
+    for line in eval::evaluate(&m.query.expr, store, at - lookback, to)? {
+        let r = readings.entry(group_name(&line.tag_set)).or_default();
+        r.first_point = line.points.first().map(|p| p.0);
+        r.last_point = line.points.last().map(|p| p.0);
+    }
+    if !m.query.is_grouped() {
+        readings.entry("*".into()).or_default();
+    }
+    for group in states.keys() {
+        readings.entry(group.clone()).or_default();
+    }
+
+    let mut transitions = Vec::new();
+    let mut groups: Vec<_> = readings.into_iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    for (group, reading) in groups {
+        let state = states
+            .entry(group.clone())
+            .or_insert_with(|| GroupState::new(now));
+        if now - state.first_seen < m.new_group_delay_secs() {
+            continue;
+        }
+        let silent = reading
+            .last_point
+            .is_none_or(|last| last + RESOLUTION_SECS <= at - m.no_data_secs());
+        let target = if silent {
+            // Without notify_no_data, a silent group keeps the state it had.
+            if !m.monitor.options.notify_no_data || now - state.first_seen < m.no_data_secs() {
+                continue;
+            }
+            Status::NoData
+        } else {
+            let Some(value) = reading.value else { continue };
+            let full = reading
+                .first_point
+                .is_some_and(|first| first <= window_from + RESOLUTION_SECS);
+            if m.require_full_window() && !full {
+                continue;
+            }
+            state.last_value = Some(value);
+            next_status(m, state.status, value)
+        };
+        let value = (target != Status::NoData)
+            .then_some(state.last_value)
+            .flatten();
+        if target != state.status {
+            transitions.push(Transition {
+                monitor_id: m.id(),
+                group: group.clone(),
+                from: state.status,
+                to: target,
+                ts: now,
+                value,
+                renotify: false,
+            });
+            state.status = target;
+            state.since = now;
+            state.last_notified = now;
+            if target == Status::Alert {
+                state.last_triggered = Some(now);
+            }
+        } else if let Some(every) = m.renotify_secs() {
+            if matches!(target, Status::Alert | Status::NoData)
+                && now - state.last_notified >= every
+            {
+                transitions.push(Transition {
+                    monitor_id: m.id(),
+                    group: group.clone(),
+                    from: target,
+                    to: target,
+                    ts: now,
+                    value,
+                    renotify: true,
+                });
+                state.last_notified = now;
+            }
+        }
+    }
+    Ok(transitions)
+}
+
+fn group_name(tag_set: &[String]) -> String {
+    if tag_set.is_empty() {
+        "*".into()
+    } else {
+        tag_set.join(",")
+    }
+}
+
+/// Datadog's thresholds: ALERT past critical, WARN past warning; a group already in ALERT (or
+/// WARN) stays there until its value comes back past the recovery threshold, if one is set.
+pub fn next_status(m: &Checked, prev: Status, value: f64) -> Status {
+    let cmp: Comparator = m.query.comparator;
+    let t = &m.monitor.options.thresholds;
+    let past = |threshold: f64| cmp.holds(value, threshold);
+    if past(m.critical) || (prev == Status::Alert && t.critical_recovery.is_some_and(past)) {
+        return Status::Alert;
+    }
+    let warning = t.warning.is_some_and(past);
+    let stays_warn = matches!(prev, Status::Warn | Status::Alert)
+        && t.warning.is_some()
+        && t.warning_recovery.is_some_and(past);
+    if warning || stays_warn {
+        Status::Warn
+    } else {
+        Status::Ok
+    }
+}

@@ -1,0 +1,208 @@
+//! Monitors: Datadog monitor definitions evaluated live over the store.
+//!
+//! - `definition`: the monitor JSON in Datadog's API shape, checked before it is used;
+//! - `monitor_query`: `avg(last_5m):<metric query> > 80`;
+//! - `evaluate`: one evaluation at one instant, pure (the clock comes in);
+//! - `registry`: the monitors, their groups' states, the refused definitions;
+//! - `loader`: the folder of definitions, polled for changes;
+//! - `history`: transitions kept across restarts;
+//! - `template`, `notify`: messages, events, log lines and webhooks.
+//!
+//! Lock order, to stay clear of deadlocks: the store before the registry.
+
+pub mod definition;
+pub mod evaluate;
+pub mod history;
+pub mod loader;
+pub mod monitor_query;
+pub mod notify;
+pub mod registry;
+pub mod template;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::state::{now_secs, Shared};
+use history::History;
+use notify::Notifier;
+use registry::Registry;
+
+/// How often the definitions folder is looked at.
+const POLL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Args)]
+pub struct MonitorsConfig {
+    /// Folder of monitor definitions in Datadog's monitor JSON, loaded at start and on change.
+    #[arg(long, env = "AGENT_LITE_MONITORS_DIR", value_name = "DIR")]
+    pub monitors_dir: Option<PathBuf>,
+
+    /// Seconds between two evaluations of every monitor.
+    #[arg(long, env = "AGENT_LITE_MONITOR_INTERVAL_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub monitor_interval_secs: u64,
+
+    /// Folder keeping monitor history and API-created monitors across restarts (a volume).
+    #[arg(long, env = "AGENT_LITE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Webhooks called on every transition: `name=url`, comma-separated.
+    #[arg(long, env = "AGENT_LITE_WEBHOOKS", default_value = "")]
+    pub webhooks: String,
+
+    /// Where agent-lite's page is reached, for the links in notifications.
+    #[arg(
+        long,
+        env = "AGENT_LITE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:5002"
+    )]
+    pub public_url: String,
+}
+
+/// The registry as a start finds it: history and API monitors restored, the folder loaded.
+pub fn setup(cfg: &MonitorsConfig, shared: &Shared) -> anyhow::Result<()> {
+    let webhooks = notify::parse_webhooks(&cfg.webhooks)
+        .map_err(|e| anyhow::anyhow!("AGENT_LITE_WEBHOOKS: {e}"))?;
+    let history = match &cfg.state_dir {
+        Some(dir) => History::open(dir)?,
+        None => History::in_memory(),
+    };
+    if history.skipped_lines > 0 {
+        tracing::warn!(
+            skipped = history.skipped_lines,
+            "unreadable lines in the monitor history were skipped"
+        );
+    }
+    let now = now_secs();
+    let mut registry = Registry::new(history, cfg.state_dir.clone(), shared.hostname.clone());
+    registry.notifier = Some(
+        Notifier::new(webhooks, cfg.public_url.clone())
+            .context("cannot build the webhook client")?,
+    );
+    for error in registry.restore_api_monitors(now) {
+        tracing::warn!(%error, "a saved monitor was refused");
+    }
+    *shared.monitors() = registry;
+    if let Some(dir) = &cfg.monitors_dir {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "the monitors folder {} does not exist (AGENT_LITE_MONITORS_DIR)",
+                dir.display()
+            );
+        }
+        reload(shared, dir);
+    }
+    Ok(())
+}
+
+/// Loads the folder again; refused definitions are logged and become events.
+pub fn reload(shared: &Shared, dir: &Path) {
+    let loaded = match loader::load_dir(dir) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "monitors folder unreadable; keeping the monitors loaded");
+            return;
+        }
+    };
+    let (count, refused) = (loaded.monitors.len(), loaded.refused.clone());
+    shared.monitors().replace_file_monitors(loaded, now_secs());
+    tracing::info!(loaded = count, refused = refused.len(), folder = %dir.display(), "monitor definitions loaded");
+    for r in refused {
+        tracing::warn!(file = %r.file, error = %r.error, "monitor definition refused");
+        shared.own_event(
+            "Monitor definition refused",
+            &format!("{}: {}", r.file, r.error),
+        );
+    }
+}
+
+/// Evaluates every monitor at `now` and sends out the notifications.
+pub fn evaluate_now(shared: &Shared, now: i64) -> usize {
+    let (notices, notifier) = {
+        let store = shared.store();
+        let mut registry = shared.monitors();
+        let notices = registry.evaluate_all(&store, now);
+        (notices, registry.notifier.clone())
+    };
+    if let Some(notifier) = notifier {
+        for n in &notices {
+            notifier.notify(shared, n);
+        }
+    }
+    shared
+        .counters
+        .add("monitors.transitions", notices.len() as u64);
+    notices.len()
+}
+
+/// Evaluates on the interval and reloads the folder when it changes, until `stop`.
+pub async fn run(
+    cfg: MonitorsConfig,
+    shared: Arc<Shared>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut evaluate = tokio::time::interval(Duration::from_secs(cfg.monitor_interval_secs));
+    let mut poll = tokio::time::interval(POLL);
+    let mut seen = cfg.monitors_dir.as_deref().map(loader::fingerprint);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = evaluate.tick() => {
+                evaluate_now(&shared, now_secs());
+            }
+            _ = poll.tick(), if cfg.monitors_dir.is_some() => {
+                if let Some(dir) = cfg.monitors_dir.as_deref() {
+                    let now = Some(loader::fingerprint(dir));
+                    if now != seen {
+                        seen = now;
+                        reload(&shared, dir);
+                    }
+                }
+            }
+            () = &mut stop => break,
+        }
+    }
+}
+
+/// `agent-lite check-monitors PATH...`: every definition checked as a start would; the
+/// report names each file and monitor; false when any is refused.
+pub fn check_paths(paths: &[PathBuf]) -> bool {
+    let mut ok = true;
+    for path in paths {
+        let files = if path.is_dir() {
+            match loader::json_files(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    println!("refused  {}: cannot read the folder: {e}", path.display());
+                    ok = false;
+                    continue;
+                }
+            }
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            match loader::load_file(&file) {
+                Ok(monitors) => {
+                    for m in monitors {
+                        println!(
+                            "ok       {}: {} (id {})",
+                            file.display(),
+                            m.monitor.name,
+                            m.id()
+                        );
+                    }
+                }
+                Err(e) => {
+                    ok = false;
+                    println!("refused  {}: {e}", file.display());
+                }
+            }
+        }
+    }
+    ok
+}

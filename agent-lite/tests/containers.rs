@@ -1,0 +1,290 @@
+//! The container collector against this machine's Docker Engine: a container started from
+//! an image built here without a registry (a static binary, `docker import`ed) shows its
+//! CPU, its memory against the limit it was given, its tags, a restart after a kill, and
+//! its events. These tests need the Engine: without it they fail and say so, they are not
+//! skipped (CI has it).
+
+mod common;
+
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::Agent;
+use lab_testkit::wait_for;
+use serde_json::Value;
+
+const IMAGE: &str = "agent-lite-test/sleeper:1";
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the docker CLI ({e}): these tests need Docker"))
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Builds the test image once per run: sleeper.c compiled static, alone in a tarball, also
+/// as /bin/sh so that `--health-cmd` (run through `sh -c`) passes.
+fn image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let version = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+        assert!(
+            version.status.success(),
+            "the Docker Engine is not reachable: {}; these tests need it (CI has it)",
+            String::from_utf8_lossy(&version.stderr).trim()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rootfs = dir.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("bin")).expect("rootfs");
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docker/sleeper.c");
+        let status = Command::new("gcc")
+            .args(["-static", "-Os", "-o"])
+            .arg(rootfs.join("sleeper"))
+            .arg(source)
+            .status()
+            .expect("gcc (a C compiler with static libc builds the test image)");
+        assert!(status.success(), "gcc -static {source} failed");
+        std::fs::copy(rootfs.join("sleeper"), rootfs.join("bin/sh")).expect("/bin/sh");
+        let tarball = dir.path().join("rootfs.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tarball)
+            .args(["sleeper", "bin"])
+            .status()
+            .expect("tar");
+        assert!(status.success(), "tar of the test rootfs failed");
+        docker_ok(&[
+            "import",
+            "--change",
+            r#"CMD ["/sleeper"]"#,
+            &tarball.to_string_lossy(),
+            IMAGE,
+        ]);
+    });
+    IMAGE
+}
+
+/// A container removed when the test ends, however it ends.
+struct Container {
+    name: String,
+}
+
+impl Container {
+    fn run(name: &str, args: &[&str]) -> Self {
+        let image = image();
+        let _ = docker(&["rm", "-f", name]);
+        let mut all = vec!["run", "-d", "--name", name];
+        all.extend_from_slice(args);
+        all.push(image);
+        docker_ok(&all);
+        Self {
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", &self.name]);
+    }
+}
+
+fn unique_name(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("al-{what}-{}-{nanos}", std::process::id())
+}
+
+/// The last point of `query`, summed over its series, once there is one.
+fn latest(agent: &Agent, query: &str) -> Option<f64> {
+    let v = agent.query(query);
+    let series = v["series"].as_array().filter(|s| !s.is_empty())?;
+    let mut sum = 0.0;
+    for s in series {
+        sum += s["pointlist"]
+            .as_array()?
+            .iter()
+            .rev()
+            .find_map(|p| p[1].as_f64())?;
+    }
+    Some(sum)
+}
+
+fn wait_until(agent: &Agent, query: &str, ok: impl Fn(f64) -> bool) -> f64 {
+    wait_for(query, Duration::from_secs(60), || {
+        latest(agent, query).filter(|v| ok(*v))
+    })
+}
+
+/// The events of `container` whose title ends with `what`.
+fn events(agent: &Agent, container: &str, what: &str) -> Vec<Value> {
+    let (_, v) = agent.get("/api/v1/events");
+    let tag = format!("container_name:{container}");
+    v["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| *x == *tag))
+        })
+        .filter(|e| e["title"].as_str().is_some_and(|t| t.ends_with(what)))
+        .cloned()
+        .collect()
+}
+
+fn wait_event(agent: &Agent, container: &str, what: &str) -> Value {
+    wait_for(
+        &format!("event '{what}' of {container}"),
+        Duration::from_secs(60),
+        || events(agent, container, what).into_iter().next(),
+    )
+}
+
+#[test]
+fn a_container_shows_cpu_memory_against_its_limit_restarts_and_events() {
+    image();
+    let agent = Agent::start(&[
+        ("AGENT_LITE_CHECK_INTERVAL_SECS", "1".into()),
+        ("AGENT_LITE_HOST_METRICS", "false".into()),
+    ]);
+    let name = unique_name("metrics");
+    let c = Container::run(
+        &name,
+        &[
+            "--memory",
+            "64m",
+            "--restart",
+            "always",
+            "--env",
+            "ALLOC_MB=24",
+            "--env",
+            "BURN_PCT=25",
+            "--label",
+            "com.datadoghq.tags.service=sleepy",
+            "--label",
+            "com.datadoghq.tags.env=test",
+            "--label",
+            "com.datadoghq.tags.version=1.2",
+            "--label",
+            "com.docker.compose.project=lab",
+            "--label",
+            "com.docker.compose.service=sleeper",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+        ],
+    );
+    let scope = format!("container_name:{name}");
+
+    let usage = wait_until(
+        &agent,
+        &format!("avg:container.memory.usage{{{scope}}}"),
+        |v| v >= (24 << 20) as f64,
+    );
+    let limit = wait_until(
+        &agent,
+        &format!("avg:container.memory.limit{{{scope}}}"),
+        |_| true,
+    );
+    assert_eq!(limit, (64 << 20) as f64, "the limit it was given, in bytes");
+    assert!(usage < limit, "{usage} under {limit}");
+    wait_until(&agent, &format!("avg:docker.mem.in_use{{{scope}}}"), |v| {
+        v > 0.3 && v < 1.0
+    });
+    // 25% of a core burnt: well above 2% even on a busy machine.
+    wait_until(
+        &agent,
+        &format!("avg:container.cpu.usage{{{scope}}}"),
+        |v| v > 2e7,
+    );
+    wait_until(&agent, &format!("avg:docker.cpu.usage{{{scope}}}"), |v| {
+        v > 2.0 && v < 200.0
+    });
+    wait_until(&agent, &format!("avg:container.uptime{{{scope}}}"), |v| {
+        v >= 0.0
+    });
+
+    // Unified service tagging, Compose and image tags, as a dashboard filters by them.
+    wait_until(
+        &agent,
+        "avg:container.memory.usage{service:sleepy,env:test,version:1.2,compose_project:lab,compose_service:sleeper,short_image:sleeper,image_tag:1}",
+        |v| v > 0.0,
+    );
+    wait_until(
+        &agent,
+        "avg:docker.containers.running{short_image:sleeper,service:sleepy}",
+        |v| v >= 1.0,
+    );
+    wait_until(
+        &agent,
+        &format!("avg:docker.container.healthy{{{scope}}}"),
+        |v| v == 1.0,
+    );
+    let start = wait_event(&agent, &name, ": start");
+    assert_eq!(start["source_type_name"], "docker");
+    assert_eq!(start["host"], "lab");
+    wait_event(&agent, &name, "health_status: healthy");
+
+    // A crash (its process killed from outside, as the OOM killer would): the restart
+    // policy brings it back and the count says so. Docker 20.10 takes `docker kill` as a
+    // manual stop and does not restart after it.
+    assert_eq!(
+        latest(&agent, &format!("avg:container.restarts{{{scope}}}")),
+        Some(0.0)
+    );
+    let pid = docker_ok(&["inspect", "--format", "{{.State.Pid}}", &name]);
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .expect("kill");
+    assert!(
+        killed.success(),
+        "kill -KILL {pid} (the test runs as root, as CI does)"
+    );
+    let die = wait_event(&agent, &name, ": die");
+    assert!(
+        die["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("exit code 137")),
+        "{die}"
+    );
+    let exit_check = wait_for("docker.exit", Duration::from_secs(30), || {
+        events(&agent, &name, "docker.exit").into_iter().next()
+    });
+    assert_eq!(exit_check["alert_type"], "error");
+    wait_until(&agent, &format!("avg:container.restarts{{{scope}}}"), |v| {
+        v == 1.0
+    });
+
+    docker_ok(&["kill", &name]);
+    let kill = wait_event(&agent, &name, ": kill");
+    assert_eq!(kill["alert_type"], "error");
+    assert!(
+        kill["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("signal 9")),
+        "{kill}"
+    );
+    drop(c);
+    let counters = agent.get("/status").1;
+    assert!(counters["counters"]["collectors.docker.unavailable"].is_null());
+}
