@@ -45,7 +45,14 @@ fn an_error_burst_fires_the_error_rate_monitor_and_it_recovers() {
         ("AGENT_LITE_MONITORS_DIR", dir.path().display().to_string()),
         ("AGENT_LITE_STATE_DIR", state.path().display().to_string()),
         ("AGENT_LITE_MONITOR_INTERVAL_SECS", "1".into()),
-        ("AGENT_LITE_WEBHOOKS", format!("lab={}", hook.url())),
+        (
+            "AGENT_LITE_WEBHOOKS",
+            format!(
+                "lab={},gone=http://127.0.0.1:{}/hook",
+                hook.url(),
+                free_port()
+            ),
+        ),
     ]);
     assert_eq!(monitor_state(&agent, 42)["overall_state"], "OK");
 

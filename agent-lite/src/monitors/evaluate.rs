@@ -117,15 +117,35 @@ pub fn evaluate(
     // bucket starts 10 s before `at`.
     let to = at - RESOLUTION_SECS;
     let mut readings: HashMap<String, Reading> = HashMap::new();
-    for line in eval::evaluate_window(
-        &m.query.expr,
-        store,
-        window_from,
-        to,
-        m.query.time_aggregation.rollup(),
-    )? {
+    let method = m.query.time_aggregation.rollup();
+    for line in eval::evaluate_window(&m.query.expr, store, window_from, to, method)? {
         readings.entry(group_name(&line.tag_set)).or_default().value =
             line.points.first().map(|p| p.1);
+    }
+    if let Some(change) = m.query.change {
+        // The same window `shift` earlier; a group without a value then has no change.
+        let shift = change.shift_secs;
+        let mut before: HashMap<String, f64> = HashMap::new();
+        for line in eval::evaluate_window(
+            &m.query.expr,
+            store,
+            window_from - shift,
+            to - shift,
+            method,
+        )? {
+            if let Some(p) = line.points.first() {
+                before.insert(group_name(&line.tag_set), p.1);
+            }
+        }
+        for (group, r) in readings.iter_mut() {
+            r.value = match (r.value, before.get(group)) {
+                (Some(now), Some(&then)) if change.percent => {
+                    (then != 0.0).then(|| (now - then) / then.abs() * 100.0)
+                }
+                (Some(now), Some(&then)) => Some(now - then),
+                _ => None,
+            };
+        }
     }
     // Where each group's data starts and stops, for require_full_window and no data.
     let lookback = m.no_data_secs().max(m.window_secs) + 3 * RESOLUTION_SECS;

@@ -63,10 +63,19 @@ impl Comparator {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub shift_secs: i64,
+    /// `pct_change`: the difference as a percent of the earlier value.
+    pub percent: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorQuery {
     pub time_aggregation: TimeAggregation,
     pub window_secs: i64,
+    /// `change(...)`/`pct_change(...)`: the value is compared with the one `shift_secs` ago.
+    pub change: Option<Change>,
     pub expr: Expr,
     pub comparator: Comparator,
     pub threshold: f64,
@@ -85,7 +94,7 @@ impl fmt::Display for QueryError {
     }
 }
 
-const SUPPORTED: &str = "supported: avg|sum|min|max|percentile|pNN(last_<N>s|m|h|d|w):<metric query> >|>=|<|<= <number>";
+const SUPPORTED: &str = "supported: [change|pct_change(]avg|sum|min|max|percentile|pNN(last_<N>s|m|h|d|w)[,last_<N>m)]:<metric query> >|>=|<|<= <number>";
 
 fn err(column: usize, message: impl Into<String>) -> QueryError {
     QueryError {
@@ -95,11 +104,22 @@ fn err(column: usize, message: impl Into<String>) -> QueryError {
 }
 
 pub fn parse(query: &str) -> Result<MonitorQuery, QueryError> {
-    let open = query
-        .find('(')
-        .ok_or_else(|| err(1, "expected a time aggregation such as avg(last_5m):"))?;
-    let agg_text = query[..open].trim();
     let lead = query.len() - query.trim_start().len();
+    // `change(avg(last_5m),last_5m):` and `pct_change(...)` wrap the time aggregation.
+    let (change_kind, frame) = if query[lead..].starts_with("change(") {
+        (Some(false), lead + "change(".len())
+    } else if query[lead..].starts_with("pct_change(") {
+        (Some(true), lead + "pct_change(".len())
+    } else {
+        (None, lead)
+    };
+    let open = query[frame..].find('(').map(|i| frame + i).ok_or_else(|| {
+        err(
+            frame + 1,
+            "expected a time aggregation such as avg(last_5m):",
+        )
+    })?;
+    let agg_text = query[frame..open].trim();
     let time_aggregation = match agg_text {
         "avg" => TimeAggregation::Avg,
         "sum" => TimeAggregation::Sum,
@@ -108,12 +128,12 @@ pub fn parse(query: &str) -> Result<MonitorQuery, QueryError> {
         "percentile" => TimeAggregation::Percentile(None),
         p if p.len() > 1 && p.starts_with('p') => match p[1..].parse::<u32>() {
             Ok(n) if (1..=100).contains(&n) => TimeAggregation::Percentile(Some(n)),
-            _ => return Err(err(lead + 1, format!("unknown time aggregation {p:?}"))),
+            _ => return Err(err(frame + 1, format!("unknown time aggregation {p:?}"))),
         },
         other => {
             return Err(err(
-                lead + 1,
-                format!("unknown time aggregation {other:?} (change and pct_change monitors are not supported)"),
+                frame + 1,
+                format!("unknown time aggregation {other:?}"),
             ))
         }
     };
@@ -127,7 +147,33 @@ pub fn parse(query: &str) -> Result<MonitorQuery, QueryError> {
             format!("unknown window {:?}", &query[open + 1..close]),
         )
     })?;
-    let rest_start = close + 1;
+    let mut rest_start = close + 1;
+    let change = match change_kind {
+        None => None,
+        Some(percent) => {
+            if !query[rest_start..].starts_with(',') {
+                return Err(err(
+                    rest_start + 1,
+                    "expected ',' and the shift, as change(avg(last_5m),last_5m)",
+                ));
+            }
+            let shift_end = query[rest_start..]
+                .find(')')
+                .map(|i| rest_start + i)
+                .ok_or_else(|| err(rest_start + 1, "change( is not closed with ')'"))?;
+            let shift_secs = window(&query[rest_start + 1..shift_end]).ok_or_else(|| {
+                err(
+                    rest_start + 2,
+                    format!("unknown shift {:?}", &query[rest_start + 1..shift_end]),
+                )
+            })?;
+            rest_start = shift_end + 1;
+            Some(Change {
+                shift_secs,
+                percent,
+            })
+        }
+    };
     if !query[rest_start..].starts_with(':') {
         return Err(err(rest_start + 1, "expected ':' after the time window"));
     }
@@ -182,6 +228,7 @@ pub fn parse(query: &str) -> Result<MonitorQuery, QueryError> {
     Ok(MonitorQuery {
         time_aggregation,
         window_secs,
+        change,
         expr,
         comparator,
         threshold,

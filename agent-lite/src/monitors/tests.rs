@@ -334,7 +334,8 @@ fn real_datadog_monitor_queries() {
         "sum(last_5m):sum:trace.http.server.request.errors{env:dev,service:demo-service}.as_count() / sum:trace.http.server.request.hits{env:dev,service:demo-service}.as_count() > 0.05",
         "percentile(last_5m):p95:trace.http.server.request{env:dev,service:demo-service} > 1",
         "p99(last_10m):trace.flask.request{service:flask-demo-bootcamp} >= 2",
-        "change_placeholder",
+        "change(max(last_5m),last_5m):max:container.restarts{*} by {container_name} > 0",
+        "pct_change(avg(last_5m),last_1h):avg:system.load.1{*} > 50",
         "avg(last_1h):100 * sum:container.cpu.usage{*} by {container_name} / sum:container.cpu.limit{*} by {container_name} > 80",
         "sum(last_10m):sum:container.restarts{*} by {container_name}.as_count() >= 1",
         "min(last_30m):avg:system.load.norm.1{*} <= 0.1",
@@ -348,15 +349,11 @@ fn real_datadog_monitor_queries() {
     }
     let refused = [
         (
-            "change(avg(last_5m),last_5m):avg:system.load.1{*} > 2",
-            1,
+            "change(last(last_5m),last_5m):avg:system.load.1{*} > 2",
+            8,
             "unknown time aggregation",
         ),
-        (
-            "pct_change(avg(last_5m),last_5m):avg:x{*} > 50",
-            1,
-            "unknown time aggregation",
-        ),
+        ("change(avg(last_5m)):avg:x{*} > 50", 20, "expected ','"),
         ("avg(last_5x):avg:x{*} > 1", 5, "unknown window"),
         ("avg(last_5m):avg:x{*}", 22, "expected a comparator"),
         ("avg(last_5m):avg:x{*} > high", 24, "not a number"),
@@ -447,4 +444,42 @@ fn history_survives_a_restart_with_the_groups_states() {
     assert_eq!(states["host:lab"].status, Status::Alert);
     assert_eq!(states["host:lab"].since, T0);
     assert_eq!(states["host:lab"].last_triggered, Some(T0));
+}
+
+#[test]
+fn change_compares_with_the_window_before() {
+    let mut lab = Lab::new();
+    // A restart counter: 2 restarts until T0+300, then 3.
+    lab.series(
+        "container.restarts",
+        "g",
+        "container_name:web",
+        T0,
+        T0 + 300,
+        10,
+        2.0,
+    );
+    lab.series(
+        "container.restarts",
+        "g",
+        "container_name:web",
+        T0 + 300,
+        T0 + 900,
+        10,
+        3.0,
+    );
+    let m = monitor(
+        "change(max(last_1m),last_1m):max:container.restarts{*} by {container_name} > 0",
+        json!({}),
+    );
+    let mut states = BTreeMap::new();
+    let got = lab.run(&m, &mut states, T0 + 130, T0 + 800, 10);
+    assert_eq!(
+        times(&got),
+        vec![
+            (310, "container_name:web", Status::Ok, Status::Alert),
+            (370, "container_name:web", Status::Alert, Status::Ok)
+        ]
+    );
+    assert_eq!(got[0].value, Some(1.0));
 }
