@@ -109,6 +109,9 @@ pub struct RunConfig {
     pub collectors: crate::collectors::CollectorsConfig,
 
     #[command(flatten)]
+    pub logs: crate::collectors::logs::LogsConfig,
+
+    #[command(flatten)]
     pub monitors: crate::monitors::MonitorsConfig,
 }
 

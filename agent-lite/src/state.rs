@@ -7,6 +7,7 @@ use crate::apm::trace_store::TraceStore;
 use crate::counters::Counters;
 use crate::monitors::registry::Registry;
 use crate::store::events::{Event, Events};
+use crate::store::logs::Logs;
 use crate::store::{Limits, Store};
 
 pub struct Shared {
@@ -14,6 +15,7 @@ pub struct Shared {
     events: Mutex<Events>,
     traces: Mutex<TraceStore>,
     monitors: Mutex<Registry>,
+    logs: Mutex<Logs>,
     pub counters: Counters,
     pub hostname: String,
     pub started: Instant,
@@ -34,6 +36,7 @@ impl Shared {
             events: Mutex::new(Events::new(10_000)),
             traces: Mutex::new(TraceStore::new(max_trace_spans)),
             monitors: Mutex::new(Registry::default()),
+            logs: Mutex::new(Logs::new(100_000)),
             counters: Counters::default(),
             hostname,
             started: Instant::now(),
@@ -52,6 +55,10 @@ impl Shared {
 
     pub fn traces(&self) -> MutexGuard<'_, TraceStore> {
         self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn logs(&self) -> MutexGuard<'_, Logs> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lock the store first when both are needed (see `monitors`).

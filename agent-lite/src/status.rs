@@ -54,6 +54,10 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
             },
         })
     };
+    let logs = {
+        let logs = shared.logs();
+        json!({"kept": logs.len(), "dropped": logs.dropped})
+    };
     json!({
         "monitors": monitors,
         "version": env!("CARGO_PKG_VERSION"),
@@ -63,6 +67,7 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         "store": {"series": series, "refused_series": refused_series, "refused_points": refused_points},
         "traces": {"kept": traces, "spans": spans, "evicted": evicted},
         "events": shared.events().len(),
+        "logs": logs,
     })
 }
 

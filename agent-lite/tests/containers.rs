@@ -15,6 +15,8 @@ use lab_testkit::wait_for;
 use serde_json::Value;
 
 const IMAGE: &str = "agent-lite-test/sleeper:1";
+/// Marks the images and containers these tests make, to clean up after a killed run.
+const TEST_LABEL: &str = "agent-lite-test";
 
 fn docker(args: &[&str]) -> Output {
     Command::new("docker")
@@ -71,9 +73,24 @@ fn image() -> &'static str {
             "import",
             "--change",
             r#"CMD ["/sleeper"]"#,
+            "--change",
+            &format!("LABEL {TEST_LABEL}=1"),
             &tarball.to_string_lossy(),
             IMAGE,
         ]);
+        // What earlier runs left: the images this import untagged, and containers of a run
+        // that was killed before it could remove them.
+        let _ = docker(&[
+            "image",
+            "prune",
+            "-f",
+            "--filter",
+            &format!("label={TEST_LABEL}"),
+        ]);
+        let stale = docker_ok(&["ps", "-aq", "--filter", &format!("label={TEST_LABEL}")]);
+        for id in stale.split_whitespace() {
+            let _ = docker(&["rm", "-f", id]);
+        }
     });
     IMAGE
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use libdd_trace_normalization::normalize_utils::normalize_tag_cloned;
 use serde::{Deserialize, Serialize};
 
 use super::Span;
@@ -118,7 +119,13 @@ fn summarize(spans: &[Span]) -> Option<TraceSummary> {
 fn matches(t: &TraceSummary, q: &TraceQuery) -> bool {
     let root = &t.root;
     q.service.as_ref().is_none_or(|s| &root.service == s)
-        && q.resource.as_ref().is_none_or(|r| &root.resource == r)
+        && q.resource.as_ref().is_none_or(|r| {
+            // As written by the tracer, or as the `resource_name` tag of trace metrics shows it.
+            &root.resource == r
+                || normalize_tag_cloned(&format!("resource_name:{}", root.resource))
+                    .strip_prefix("resource_name:")
+                    == Some(r.as_str())
+        })
         && q.status
             .as_ref()
             .is_none_or(|c| root.status_code() == Some(c.as_str()))

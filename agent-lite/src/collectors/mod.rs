@@ -8,6 +8,7 @@ mod containers;
 mod docker;
 mod docker_events;
 mod host;
+pub mod logs;
 
 use std::path::PathBuf;
 use std::sync::Arc;

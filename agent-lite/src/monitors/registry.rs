@@ -360,6 +360,9 @@ pub fn api_view(e: &Entry) -> Value {
             json!({
                 "source": if e.source == Source::File { "file" } else { "api" },
                 "window_secs": e.checked.window_secs,
+                // The metric expression alone, for drawing the evaluated series.
+                "expression": e.checked.query.expr.to_string(),
+                "comparator": e.checked.query.comparator.symbol(),
                 "last_error": e.last_error,
             }),
         );

@@ -5,6 +5,7 @@
 //! and logged (at most once a minute), never dropped silently.
 
 pub mod events;
+pub mod logs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -131,3 +131,12 @@ pub async fn trace(State(shared): State<Arc<Shared>>, Path(trace_id): Path<Strin
 pub async fn status(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
     Json(crate::status::snapshot(&shared))
 }
+
+/// Log search, newest first, with facets (our own shape, `/api/v0`).
+pub async fn logs(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<crate::store::logs::LogQuery>,
+) -> Json<serde_json::Value> {
+    let logs = shared.logs();
+    Json(json!(logs.search(&q)))
+}

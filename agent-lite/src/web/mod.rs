@@ -5,6 +5,7 @@
 mod api;
 mod monitors;
 mod prometheus;
+mod ui;
 
 use std::sync::Arc;
 
@@ -15,12 +16,16 @@ use crate::state::Shared;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(api::index))
+        .route("/", get(ui::index))
+        .route("/ui/app.js", get(ui::app_js))
+        .route("/ui/style.css", get(ui::style))
+        .route("/api", get(api::index))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/metrics", get(api::metrics))
         .route("/api/v2/metrics/{name}/all-tags", get(api::all_tags))
         .route("/api/v1/events", get(api::events))
         .route("/api/v0/traces", get(api::traces))
+        .route("/api/v0/logs", get(api::logs))
         .route("/api/v0/traces/{trace_id}", get(api::trace))
         .route(
             "/api/v1/monitor",

@@ -1,0 +1,290 @@
+//! The lab's page in a real browser (Debian's headless Chromium through chromedriver), against
+//! a live agent-lite fed by the demo-service: every view shows real data, a trace id from the
+//! API appears in the trace list, and a click from a log line reaches its trace.
+//! Screenshots of every view are kept in `target/tmp/ui-screenshots/`; with
+//! `UPDATE_SCREENSHOTS=1` the README's copies in `docs/screenshots/` are refreshed too.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::Agent;
+use fantoccini::{Client, ClientBuilder, Locator};
+use lab_testkit::process::ChildProcess;
+use lab_testkit::{free_port, wait_for, workspace_bin};
+use serde_json::json;
+
+const ERROR_RATE: &str = "sum(last_30s):sum:trace.http.server.request.errors{service:demo-service}.as_count() / sum:trace.http.server.request.hits{service:demo-service}.as_count() > 0.05";
+
+fn chromedriver(port: u16) -> ChildProcess {
+    let bin = which("chromedriver").expect("chromedriver is not installed: run tests/setup");
+    let driver = ChildProcess::spawn(&bin, &[&format!("--port={port}")], &[]);
+    wait_for("chromedriver", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    driver
+}
+
+fn which(name: &str) -> Option<String> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
+    })
+}
+
+async fn browser(port: u16) -> Client {
+    let mut caps = serde_json::Map::new();
+    let chromium = which("chromium").expect("chromium is not installed: run tests/setup");
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100"]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits until `css` matches an element whose text contains `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = el.text().await {
+                if t.contains(text) {
+                    return t;
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            let main = match c.find(Locator::Css("main")).await {
+                Ok(m) => m.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let url = c.current_url().await.map(|u| u.to_string());
+            panic!(
+                "{css} never showed {text:?} on {}; the page shows:\n{main}",
+                url.unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until some chart of the page has at least one point.
+async fn wait_chart_data(c: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut points = 0;
+        for el in c
+            .find_all(Locator::Css(".chart-box"))
+            .await
+            .unwrap_or_default()
+        {
+            points += el
+                .attr("data-points")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        if points > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no chart with data on {}",
+            c.current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("a screenshot");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write the screenshot");
+    // The README shows the main views.
+    let in_readme = [
+        "overview",
+        "infrastructure",
+        "apm",
+        "trace",
+        "logs",
+        "monitor",
+    ];
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() && in_readme.contains(&name) {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("docs/screenshots");
+        std::fs::write(docs.join(format!("{name}.png")), &png).expect("write the README copy");
+    }
+}
+
+#[test]
+fn every_view_shows_real_data_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let monitors = dir.path().join("monitors");
+    std::fs::create_dir(&monitors).expect("monitors dir");
+    std::fs::write(
+        monitors.join("error-rate.json"),
+        json!({"id": 5, "name": "demo-service error rate", "type": "query alert", "query": ERROR_RATE,
+               "message": "{{#is_alert}}Errors at {{value}}{{/is_alert}}", "options": {"thresholds": {"critical": 0.05, "warning": 0.02}}})
+        .to_string(),
+    )
+    .expect("monitor");
+    let log = dir.path().join("demo-service.log");
+    std::fs::write(&log, "").expect("log file");
+    let agent = Agent::start(&[
+        ("AGENT_LITE_MONITORS_DIR", monitors.display().to_string()),
+        ("AGENT_LITE_MONITOR_INTERVAL_SECS", "1".into()),
+        (
+            "AGENT_LITE_LOGS_FILES",
+            format!("demo-service={}", log.display()),
+        ),
+    ]);
+
+    // The demo-service writes its JSON lines to the file agent-lite follows, as a container's
+    // stdout would reach the Agent.
+    let port = free_port();
+    let bin = workspace_bin("demo-service");
+    let mut svc = ChildProcess::spawn(
+        "sh",
+        &[
+            "-c",
+            "exec \"$0\" >> \"$1\" 2>&1",
+            &bin.to_string_lossy(),
+            &log.to_string_lossy(),
+        ],
+        &[
+            ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
+            ("DD_TRACE_AGENT_URL", agent.apm_url("")),
+            ("DD_AGENT_HOST", "127.0.0.1".into()),
+            ("DD_DOGSTATSD_PORT", agent.statsd_port.to_string()),
+            ("DD_RUNTIME_METRICS_ENABLED", "true".into()),
+            ("DEMO_RUNTIME_METRICS_INTERVAL_SECS", "1".into()),
+        ],
+    );
+    let http = reqwest::blocking::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("the demo-service", Duration::from_secs(30), || {
+        http.get(format!("{base}/healthz"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    for i in 0..40 {
+        let path = match i % 8 {
+            0 => "/error",
+            1 => "/slow?ms=60",
+            _ => "/",
+        };
+        let _ = http.get(format!("{base}{path}")).send();
+    }
+    let trace_id = wait_for("an error trace", Duration::from_secs(30), || {
+        let (_, found) = agent.get("/api/v0/traces?resource=GET%20/error");
+        found["traces"][0]["trace_id"].as_str().map(str::to_owned)
+    });
+    wait_for("its log lines", Duration::from_secs(30), || {
+        let (_, logs) = agent.get(&format!("/api/v0/logs?trace_id={trace_id}"));
+        (logs["total"].as_u64() > Some(0)).then_some(())
+    });
+    wait_for("the monitor in Alert", Duration::from_secs(30), || {
+        let (_, m) = agent.get("/api/v1/monitor/5");
+        (m["overall_state"] == "Alert").then_some(())
+    });
+
+    let driver_port = free_port();
+    let _driver = chromedriver(driver_port);
+    let ui = agent.api_url("");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let c = browser(driver_port).await;
+        c.goto(&format!("{ui}/#/overview")).await.expect("overview");
+        wait_text(&c, "#monitor-list", "demo-service error rate").await;
+        wait_chart_data(&c).await;
+        screenshot(&c, "overview").await;
+
+        c.goto(&format!("{ui}/#/apm?service=demo-service"))
+            .await
+            .expect("apm");
+        // Resources as the trace metrics' resource_name tag shows them, as in Datadog.
+        wait_text(&c, "main", "get_/error").await;
+        wait_chart_data(&c).await;
+        screenshot(&c, "apm").await;
+
+        c.goto(&format!("{ui}/#/traces?service=demo-service"))
+            .await
+            .expect("traces");
+        let row = format!("tr[data-trace-id=\"{trace_id}\"]");
+        wait_text(&c, &row, "GET /error").await;
+        screenshot(&c, "traces").await;
+        c.find(Locator::Css(&row))
+            .await
+            .expect("the row")
+            .click()
+            .await
+            .expect("click");
+        wait_text(&c, "#span-details", "error.type").await;
+        wait_text(&c, "#flame", "http.server.request").await;
+        screenshot(&c, "trace").await;
+
+        // From the trace to its log lines, and from a log line back to the trace.
+        c.find(Locator::Id("trace-logs"))
+            .await
+            .expect("link")
+            .click()
+            .await
+            .expect("click");
+        wait_text(&c, "#log-list", "status").await;
+        screenshot(&c, "logs").await;
+        c.find(Locator::Css("#log-list a.trace-link"))
+            .await
+            .expect("a trace link")
+            .click()
+            .await
+            .expect("click");
+        wait_text(&c, "h1", &trace_id).await;
+
+        c.goto(&format!("{ui}/#/runtime?service=demo-service"))
+            .await
+            .expect("runtime");
+        wait_chart_data(&c).await;
+        screenshot(&c, "runtime").await;
+
+        c.goto(&format!("{ui}/#/monitor/5")).await.expect("monitor");
+        wait_text(&c, "#transitions", "Alert").await;
+        assert!(
+            !c.find_all(Locator::Css("line.threshold.critical"))
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "the critical threshold is drawn"
+        );
+        screenshot(&c, "monitor").await;
+
+        c.goto(&format!("{ui}/#/infrastructure"))
+            .await
+            .expect("infrastructure");
+        wait_text(&c, "main", "Container memory against its limit").await;
+        screenshot(&c, "infrastructure").await;
+
+        c.goto(&format!("{ui}/#/events")).await.expect("events");
+        wait_text(&c, "main", "agent-lite started").await;
+        wait_text(&c, "main", "[Triggered] demo-service error rate").await;
+        screenshot(&c, "events").await;
+        let _ = c.close().await;
+    });
+    assert!(svc.terminate(Duration::from_secs(30)).success());
+}
