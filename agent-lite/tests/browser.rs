@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::Agent;
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
 use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for, workspace_bin};
 use serde_json::json;
@@ -132,6 +133,84 @@ async fn screenshot(c: &Client, name: &str) {
     }
 }
 
+/// Every view, in the order a student meets them.
+async fn views(c: &Client, ui: &str, trace_id: &str) {
+    let c = c.clone();
+    c.goto(&format!("{ui}/#/overview")).await.expect("overview");
+    wait_text(&c, "#monitor-list", "demo-service error rate").await;
+    wait_chart_data(&c).await;
+    screenshot(&c, "overview").await;
+
+    c.goto(&format!("{ui}/#/apm?service=demo-service"))
+        .await
+        .expect("apm");
+    // Resources as the trace metrics' resource_name tag shows them, as in Datadog.
+    wait_text(&c, "main", "get_/error").await;
+    wait_chart_data(&c).await;
+    screenshot(&c, "apm").await;
+
+    c.goto(&format!("{ui}/#/traces?service=demo-service"))
+        .await
+        .expect("traces");
+    let row = format!("tr[data-trace-id=\"{trace_id}\"]");
+    wait_text(&c, &row, "GET /error").await;
+    screenshot(&c, "traces").await;
+    c.find(Locator::Css(&row))
+        .await
+        .expect("the row")
+        .click()
+        .await
+        .expect("click");
+    wait_text(&c, "#span-details", "error.type").await;
+    wait_text(&c, "#flame", "http.server.request").await;
+    screenshot(&c, "trace").await;
+
+    // From the trace to its log lines, and from a log line back to the trace.
+    c.find(Locator::Id("trace-logs"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_text(&c, "#log-list", "status").await;
+    screenshot(&c, "logs").await;
+    c.find(Locator::Css("#log-list a.trace-link"))
+        .await
+        .expect("a trace link")
+        .click()
+        .await
+        .expect("click");
+    wait_text(&c, "h1", trace_id).await;
+
+    c.goto(&format!("{ui}/#/runtime?service=demo-service"))
+        .await
+        .expect("runtime");
+    wait_chart_data(&c).await;
+    screenshot(&c, "runtime").await;
+
+    c.goto(&format!("{ui}/#/monitor/5")).await.expect("monitor");
+    wait_text(&c, "#transitions", "Alert").await;
+    assert!(
+        !c.find_all(Locator::Css("line.threshold.critical"))
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the critical threshold is drawn"
+    );
+    screenshot(&c, "monitor").await;
+
+    c.goto(&format!("{ui}/#/infrastructure"))
+        .await
+        .expect("infrastructure");
+    wait_text(&c, "main", "Container memory against its limit").await;
+    screenshot(&c, "infrastructure").await;
+
+    c.goto(&format!("{ui}/#/events")).await.expect("events");
+    wait_text(&c, "main", "agent-lite started").await;
+    wait_text(&c, "main", "[Triggered] demo-service error rate").await;
+    screenshot(&c, "events").await;
+}
+
 #[test]
 fn every_view_shows_real_data_in_a_real_browser() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -211,80 +290,13 @@ fn every_view_shows_real_data_in_a_real_browser() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let c = browser(driver_port).await;
-        c.goto(&format!("{ui}/#/overview")).await.expect("overview");
-        wait_text(&c, "#monitor-list", "demo-service error rate").await;
-        wait_chart_data(&c).await;
-        screenshot(&c, "overview").await;
-
-        c.goto(&format!("{ui}/#/apm?service=demo-service"))
-            .await
-            .expect("apm");
-        // Resources as the trace metrics' resource_name tag shows them, as in Datadog.
-        wait_text(&c, "main", "get_/error").await;
-        wait_chart_data(&c).await;
-        screenshot(&c, "apm").await;
-
-        c.goto(&format!("{ui}/#/traces?service=demo-service"))
-            .await
-            .expect("traces");
-        let row = format!("tr[data-trace-id=\"{trace_id}\"]");
-        wait_text(&c, &row, "GET /error").await;
-        screenshot(&c, "traces").await;
-        c.find(Locator::Css(&row))
-            .await
-            .expect("the row")
-            .click()
-            .await
-            .expect("click");
-        wait_text(&c, "#span-details", "error.type").await;
-        wait_text(&c, "#flame", "http.server.request").await;
-        screenshot(&c, "trace").await;
-
-        // From the trace to its log lines, and from a log line back to the trace.
-        c.find(Locator::Id("trace-logs"))
-            .await
-            .expect("link")
-            .click()
-            .await
-            .expect("click");
-        wait_text(&c, "#log-list", "status").await;
-        screenshot(&c, "logs").await;
-        c.find(Locator::Css("#log-list a.trace-link"))
-            .await
-            .expect("a trace link")
-            .click()
-            .await
-            .expect("click");
-        wait_text(&c, "h1", &trace_id).await;
-
-        c.goto(&format!("{ui}/#/runtime?service=demo-service"))
-            .await
-            .expect("runtime");
-        wait_chart_data(&c).await;
-        screenshot(&c, "runtime").await;
-
-        c.goto(&format!("{ui}/#/monitor/5")).await.expect("monitor");
-        wait_text(&c, "#transitions", "Alert").await;
-        assert!(
-            !c.find_all(Locator::Css("line.threshold.critical"))
-                .await
-                .unwrap_or_default()
-                .is_empty(),
-            "the critical threshold is drawn"
-        );
-        screenshot(&c, "monitor").await;
-
-        c.goto(&format!("{ui}/#/infrastructure"))
-            .await
-            .expect("infrastructure");
-        wait_text(&c, "main", "Container memory against its limit").await;
-        screenshot(&c, "infrastructure").await;
-
-        c.goto(&format!("{ui}/#/events")).await.expect("events");
-        wait_text(&c, "main", "agent-lite started").await;
-        wait_text(&c, "main", "[Triggered] demo-service error rate").await;
-        screenshot(&c, "events").await;
+        // The session is closed even when a check fails, so that no Chromium outlives the test.
+        let checks = std::panic::AssertUnwindSafe(views(&c, &ui, &trace_id)).catch_unwind();
+        let outcome = checks.await;
         let _ = c.close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
     });
     assert!(svc.terminate(Duration::from_secs(30)).success());
 }
