@@ -2,10 +2,11 @@
 //! command line takes can also be written there, under the key the Agent gives it.
 //!
 //! Keys follow from each option's environment variable, by the Agent's own rule:
-//! `DD_APM_<X>` is `apm_config.<x>`, any other `DD_<X>` is `<x>`; options of agent-lite's own
-//! go under `agent_lite:` by their long flag name (`agent_lite.max_series`). As with the Agent,
-//! an environment variable wins over the file, and a flag over both: the file only fills the
-//! variables that are not set, then the command line is read again.
+//! `DD_APM_<X>` is `apm_config.<x>`, `DD_LOGS_CONFIG_<X>` is `logs_config.<x>`, any other
+//! `DD_<X>` is `<x>`; options of agent-lite's own go under `agent_lite:` by their long flag
+//! name (`agent_lite.max_series`). As with the Agent, an environment variable wins over the
+//! file, and a flag over both: the file only fills the variables that are not set, then the
+//! command line is read again.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,8 @@ use yaml_serde::Value;
 pub fn key_of(env: &str, long: &str) -> String {
     if let Some(apm) = env.strip_prefix("DD_APM_") {
         format!("apm_config.{}", apm.to_ascii_lowercase())
+    } else if let Some(logs) = env.strip_prefix("DD_LOGS_CONFIG_") {
+        format!("logs_config.{}", logs.to_ascii_lowercase())
     } else if let Some(rest) = env.strip_prefix("DD_") {
         rest.to_ascii_lowercase()
     } else {
@@ -127,6 +130,13 @@ mod tests {
         assert_eq!(
             key_of("DD_DOGSTATSD_PORT", "dogstatsd-port"),
             "dogstatsd_port"
+        );
+        assert_eq!(
+            key_of(
+                "DD_LOGS_CONFIG_CONTAINER_COLLECT_ALL",
+                "container-collect-all"
+            ),
+            "logs_config.container_collect_all"
         );
         assert_eq!(
             key_of("AGENT_LITE_MAX_SERIES", "max-series"),

@@ -199,9 +199,8 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             }
         }
     });
-    collectors::spawn(&cfg.collectors, shared.clone());
     *shared.logs() = store::logs::Logs::new(cfg.logs.max_log_lines);
-    collectors::logs::spawn(&cfg.logs, shared.clone());
+    collectors::spawn(&cfg.collectors, &cfg.logs, shared.clone());
     monitors::setup(&cfg.monitors, &shared)?;
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),

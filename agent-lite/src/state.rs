@@ -4,6 +4,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::apm::trace_store::TraceStore;
+use crate::collectors::health::CollectorsHealth;
 use crate::counters::Counters;
 use crate::monitors::registry::Registry;
 use crate::store::events::{Event, Events};
@@ -17,6 +18,8 @@ pub struct Shared {
     monitors: Mutex<Registry>,
     logs: Mutex<Logs>,
     pub counters: Counters,
+    /// What the collectors are doing, for `agent-lite status`.
+    pub collectors: CollectorsHealth,
     pub hostname: String,
     pub started: Instant,
 }
@@ -38,6 +41,7 @@ impl Shared {
             monitors: Mutex::new(Registry::default()),
             logs: Mutex::new(Logs::new(100_000)),
             counters: Counters::default(),
+            collectors: CollectorsHealth::default(),
             hostname,
             started: Instant::now(),
         }

@@ -68,6 +68,7 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         "traces": {"kept": traces, "spans": spans, "evicted": evicted},
         "events": shared.events().len(),
         "logs": logs,
+        "collectors": shared.collectors.snapshot(),
     })
 }
 
@@ -141,10 +142,77 @@ pub fn print(v: &serde_json::Value) {
                 .unwrap_or_default()
         );
     }
+    print_collectors(&v["collectors"]);
     println!("  counters:");
     if let Some(map) = v["counters"].as_object() {
         for (k, n) in map {
             println!("    {k}: {n}");
         }
+    }
+}
+
+/// The collectors' part: what is on, what fails and why, what the logs follow.
+fn print_collectors(c: &serde_json::Value) {
+    if c.is_null() {
+        return;
+    }
+    println!("  collectors:");
+    let host = &c["host"];
+    if host["enabled"] == true {
+        let failing = host["failing"].as_object().filter(|f| !f.is_empty());
+        match failing {
+            Some(parts) => {
+                for (part, error) in parts {
+                    println!(
+                        "    host metrics: on, {part} cannot be read: {}",
+                        error.as_str().unwrap_or("?")
+                    );
+                }
+            }
+            None => println!("    host metrics: on"),
+        }
+        if let (None, Some(last)) = (failing, host["last_error"].as_object()) {
+            let ago = last
+                .get("at")
+                .and_then(|a| a.as_i64())
+                .map_or_else(|| "?".to_owned(), |at| (now_secs() - at).to_string());
+            println!(
+                "      last error, {ago} s ago ({}): {}",
+                last.get("part").and_then(|p| p.as_str()).unwrap_or("?"),
+                last.get("error").and_then(|e| e.as_str()).unwrap_or("?")
+            );
+        }
+    } else {
+        println!("    host metrics: off");
+    }
+    let engine = &c["containers"];
+    match engine["state"].as_str().unwrap_or("off") {
+        "unavailable" => println!(
+            "    containers (Docker Engine): unavailable: {}",
+            engine["reason"].as_str().unwrap_or("?")
+        ),
+        state => println!("    containers (Docker Engine): {state}"),
+    }
+    let logs = &c["logs"];
+    let followed: Vec<&str> = logs["containers_followed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let which = match logs["container_collect"].as_str() {
+        Some("all") => "all containers",
+        Some("labelled") => "containers labelled com.datadoghq.ad.logs",
+        _ => "container logs off",
+    };
+    println!(
+        "    logs: files followed: {}, containers followed: {} ({which}), lines received: {} from files, {} from containers",
+        logs["files_followed"],
+        followed.len(),
+        logs["lines_received"]["files"],
+        logs["lines_received"]["containers"]
+    );
+    if !followed.is_empty() {
+        println!("      following: {}", followed.join(", "));
     }
 }

@@ -108,9 +108,9 @@ fn without_a_docker_socket_the_agent_says_so_once_and_runs_on() {
         .json_lines()
         .into_iter()
         .filter(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("container metrics and Docker events are off"))
+            l["message"].as_str().is_some_and(|m| {
+                m.contains("container metrics, Docker events and container logs are off")
+            })
         })
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");

@@ -1,6 +1,6 @@
-//! The connection to the Docker Engine shared by the container and event collectors, and the
-//! one place that says when the Engine cannot be reached: once per outage, in the log, in
-//! the status counters and in the event stream, never every 15 s.
+//! The connection to the Docker Engine shared by the container, event and log collectors,
+//! and the one place that says when the Engine cannot be reached: once per outage, in the
+//! log, in the status counters and in the event stream, never every 15 s.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,7 +83,8 @@ impl Engine {
 
     fn mark_up(&self) {
         if self.state.swap(UP, Ordering::SeqCst) != UP {
-            tracing::info!(docker_host = %self.host, "Docker Engine reachable: container metrics and Docker events on");
+            tracing::info!(docker_host = %self.host, "Docker Engine reachable: container metrics, Docker events and container logs on");
+            self.shared.collectors.engine_up();
         }
     }
 
@@ -93,9 +94,12 @@ impl Engine {
         }
         let (reason, advice) = classify(e);
         let message = format!(
-            "container metrics and Docker events are off: {advice} ({}: {e}); the rest of agent-lite runs on, and they resume when the Engine answers",
+            "container metrics, Docker events and container logs are off: {advice} ({}: {e}); the rest of agent-lite runs on, and they resume when the Engine answers",
             self.host
         );
+        self.shared
+            .collectors
+            .engine_down(&format!("{advice} ({}: {e})", self.host));
         tracing::warn!(docker_host = %self.host, reason, "{message}");
         self.shared.counters.incr("collectors.docker.unavailable");
         self.shared
@@ -172,6 +176,11 @@ mod tests {
         let events = shared.events().between(0, i64::MAX);
         assert_eq!(events.len(), 1, "one event per outage");
         assert!(events[0].text.contains("/nonexistent/docker.sock"));
+        let health = shared.collectors.snapshot();
+        assert_eq!(health["containers"]["state"], "unavailable");
+        assert!(health["containers"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no Docker socket")));
     }
 
     #[tokio::test]

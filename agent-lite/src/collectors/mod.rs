@@ -1,12 +1,14 @@
 //! What the Datadog Agent's own checks collect without being asked: the host (cpu, load,
 //! memory, disk, uptime: `system.*`), the containers of the local Docker Engine
-//! (`container.*`, `docker.*`) and the Engine's event stream. Each collector is a task of its
-//! own, so a slow disk or a missing Docker socket never holds the others back.
+//! (`container.*`, `docker.*`), the Engine's event stream, and logs (files, containers). Each
+//! collector is a task of its own, so a slow disk or a missing Docker socket never holds the
+//! others back.
 
 mod batch;
 mod containers;
 mod docker;
 mod docker_events;
+pub mod health;
 mod host;
 pub mod logs;
 
@@ -69,19 +71,25 @@ impl CollectorsConfig {
     }
 }
 
-/// Starts the collectors that are turned on. They run until the runtime stops; none of them
-/// fails the agent: what cannot be read is said once in the log and in `agent-lite status`.
-pub fn spawn(cfg: &CollectorsConfig, shared: Arc<Shared>) {
+/// Starts the collectors that are turned on, logs included. They run until the runtime
+/// stops; none of them fails the agent: what cannot be read is said once in the log and in
+/// `agent-lite status`.
+pub fn spawn(cfg: &CollectorsConfig, logs_cfg: &logs::LogsConfig, shared: Arc<Shared>) {
+    let uses_docker = cfg.container_metrics || logs_cfg.uses_docker();
+    shared.collectors.set_enabled(cfg.host_metrics, uses_docker);
     if cfg.host_metrics {
         tokio::spawn(host::run(cfg.host_paths(), cfg.interval(), shared.clone()));
     }
-    if cfg.container_metrics {
-        let engine = Arc::new(docker::Engine::new(&cfg.docker_host, shared.clone()));
+    // One connection for every Docker collector, so that an outage is said once.
+    let engine =
+        uses_docker.then(|| Arc::new(docker::Engine::new(&cfg.docker_host, shared.clone())));
+    if let Some(engine) = engine.as_ref().filter(|_| cfg.container_metrics) {
         tokio::spawn(containers::run(
             engine.clone(),
             cfg.interval(),
             shared.clone(),
         ));
-        tokio::spawn(docker_events::run(engine, shared));
+        tokio::spawn(docker_events::run(engine.clone(), shared.clone()));
     }
+    logs::spawn(logs_cfg, engine, shared);
 }

@@ -19,8 +19,14 @@ pub struct LogRecord {
     pub trace_id: Option<String>,
     pub span_id: Option<String>,
     pub host: Option<String>,
-    /// Where the line came from: a file path or a container name.
+    /// Where the line came from: a file path; for a container, the `source` of its
+    /// `com.datadoghq.ad.logs` label, else its short image (the Agent's default).
     pub source: String,
+    /// The container the line came from; absent for file lines, so their shape is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_image: Option<String>,
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 

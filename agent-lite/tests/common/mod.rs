@@ -1,6 +1,8 @@
 //! agent-lite started as a process on free loopback ports, and ways to read it back.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::net::UdpSocket;
 use std::time::Duration;
 

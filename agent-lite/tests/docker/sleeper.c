@@ -2,12 +2,18 @@
  * burns some CPU and waits for a signal. No image can be pulled here, so the tests build
  * one from this file alone (gcc -static, then `docker import`).
  *
- *   sleeper            hold ALLOC_MB MiB (touched), burn BURN_PCT % of one core, until SIGTERM
+ *   sleeper            hold ALLOC_MB MiB (touched), burn BURN_PCT % of one core, until SIGTERM;
+ *                      with LOG_EVERY_MS, also write every so often, unbuffered:
+ *                        stdout  {"level":"info","message":"tick N run R","dd.trace_id":LOG_TRACE_ID,...}
+ *                        stderr  {"level":"error","message":"stderr tick N run R","dd.trace_id":...}
+ *                        stderr  plain stderr tick N run R
+ *                      where N counts from 0 and R is the start time in ns (one per run)
  *   sleeper health     exit 0 (the health check)
  *   sh ...             exit 0: the image ships this binary as /bin/sh too, so that Docker's
  *                      CMD-SHELL health checks (what `docker run --health-cmd` makes) pass
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,9 +48,27 @@ int main(int argc, char **argv) {
         char *p = malloc(n);
         if (p) memset(p, 1, n);
     }
+    long log_every = env_long("LOG_EVERY_MS", 0);
+    const char *trace_id = getenv("LOG_TRACE_ID");
+    if (!trace_id) trace_id = "0";
+    struct timespec boot;
+    clock_gettime(CLOCK_REALTIME, &boot);
+    long long run = (long long)boot.tv_sec * 1000000000LL + boot.tv_nsec;
+    long tick = 0;
+    double next_log = now_ms();
     volatile unsigned long spin = 0;
     while (!stop) {
         double start = now_ms();
+        if (log_every > 0 && start >= next_log) {
+            /* dprintf writes at once: a pipe would otherwise hold stdio's buffer. */
+            dprintf(1, "{\"level\":\"info\",\"message\":\"tick %ld run %lld\",\"dd.trace_id\":\"%s\",\"dd.span_id\":\"7\"}\n",
+                    tick, run, trace_id);
+            dprintf(2, "{\"level\":\"error\",\"message\":\"stderr tick %ld run %lld\",\"dd.trace_id\":\"%s\"}\n",
+                    tick, run, trace_id);
+            dprintf(2, "plain stderr tick %ld run %lld\n", tick, run);
+            tick++;
+            next_log = start + (double)log_every;
+        }
         while (burn > 0 && now_ms() - start < (double)burn) spin++;
         if (burn < 100) usleep((useconds_t)((100 - burn) * 1000));
     }

@@ -141,6 +141,11 @@ impl HostCollector {
     /// Logs each failing part the first time it fails, and once more when it recovers.
     fn report(&mut self, failures: &[Failure], shared: &Shared) {
         let failing: BTreeSet<&'static str> = failures.iter().map(|(part, _)| *part).collect();
+        let described: Vec<(&str, String)> = failures
+            .iter()
+            .map(|(part, e)| (*part, format!("{e:#}")))
+            .collect();
+        shared.collectors.host_collected(&described);
         for (part, e) in failures {
             shared
                 .counters

@@ -1,21 +1,19 @@
-//! Logs: lines from the files named in the configuration (local mode; container logs come
-//! through the Docker API), parsed as Datadog's pipelines would and kept in the log store,
-//! where `dd.trace_id` joins each line to its trace.
+//! Logs: lines from the files named in the configuration (local mode) and from containers'
+//! stdout and stderr through the Docker Engine API, parsed as Datadog's pipelines would and
+//! kept in the log store, where `dd.trace_id` joins each line to its trace.
 
+pub mod containers;
 pub mod file_tail;
+pub mod files;
 pub mod parse;
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgAction, Args};
 
+use super::docker::Engine;
 use crate::state::Shared;
-use file_tail::Tail;
-
-/// How often files are looked at: a line shows in the page within a second.
-const POLL: Duration = Duration::from_millis(500);
+use containers::labels::Selection;
 
 #[derive(Debug, Clone, Args)]
 pub struct LogsConfig {
@@ -27,102 +25,81 @@ pub struct LogsConfig {
     /// Log lines kept for search; the oldest go first.
     #[arg(long, env = "AGENT_LITE_MAX_LOG_LINES", default_value_t = 100_000)]
     pub max_log_lines: usize,
+
+    /// Follow containers' stdout and stderr through the Docker Engine API (DOCKER_HOST):
+    /// those with a `com.datadoghq.ad.logs` label, or every one with
+    /// DD_LOGS_CONFIG_CONTAINER_COLLECT_ALL.
+    #[arg(long, env = "AGENT_LITE_CONTAINER_LOGS", default_value_t = true, action = ArgAction::Set)]
+    pub container_logs: bool,
+
+    /// Collect the logs of every container, not only the labelled ones (the Agent's
+    /// logs_config.container_collect_all).
+    #[arg(long, env = "DD_LOGS_CONFIG_CONTAINER_COLLECT_ALL", default_value_t = false, action = ArgAction::Set)]
+    pub container_collect_all: bool,
 }
 
-/// A file to follow and the service its lines belong to when they do not say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSource {
-    pub service: Option<String>,
-    pub path: PathBuf,
-}
-
-pub fn parse_files(text: &str) -> Vec<FileSource> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|item| match item.split_once('=') {
-            Some((service, path)) => FileSource {
-                service: Some(service.trim().to_owned()),
-                path: PathBuf::from(path.trim()),
-            },
-            None => FileSource {
-                service: None,
-                path: PathBuf::from(item),
-            },
-        })
-        .collect()
-}
-
-/// Follows every configured file until the process ends.
-pub fn spawn(cfg: &LogsConfig, shared: Arc<Shared>) {
-    let files = parse_files(&cfg.logs_files);
-    if files.is_empty() {
-        return;
-    }
-    for f in &files {
-        tracing::info!(path = %f.path.display(), service = ?f.service, "following log file");
-    }
-    tokio::spawn(async move {
-        let mut tails: Vec<(FileSource, Tail, bool)> = files
-            .into_iter()
-            .map(|f| {
-                let tail = Tail::new(f.path.clone());
-                (f, tail, false)
-            })
-            .collect();
-        let mut tick = tokio::time::interval(POLL);
-        loop {
-            tick.tick().await;
-            let now = crate::state::now_secs() as f64;
-            for (source, tail, warned) in tails.iter_mut() {
-                match tail.read_lines() {
-                    Ok(lines) => {
-                        *warned = false;
-                        if lines.is_empty() {
-                            continue;
-                        }
-                        shared.counters.add("logs.lines", lines.len() as u64);
-                        let path = source.path.display().to_string();
-                        let mut logs = shared.logs();
-                        for line in lines {
-                            let mut record =
-                                parse::parse(&line, &path, source.service.as_deref(), now);
-                            record.host.get_or_insert_with(|| shared.hostname.clone());
-                            logs.push(record);
-                        }
-                    }
-                    Err(e) => {
-                        // Once per spell of failure, not every half second.
-                        if !*warned {
-                            tracing::warn!(path = %tail.path().display(), error = %e, "cannot read log file");
-                            shared.counters.incr("logs.file_errors");
-                            *warned = true;
-                        }
-                    }
-                }
-            }
+impl LogsConfig {
+    fn selection(&self) -> Option<Selection> {
+        match (self.container_logs, self.container_collect_all) {
+            (false, _) => None,
+            (true, true) => Some(Selection::All),
+            (true, false) => Some(Selection::Labelled),
         }
-    });
+    }
+
+    /// Whether container logs need the Docker Engine.
+    pub fn uses_docker(&self) -> bool {
+        self.selection().is_some()
+    }
+}
+
+/// Follows the configured files, and containers' logs through `engine` when there is one.
+pub fn spawn(cfg: &LogsConfig, engine: Option<Arc<Engine>>, shared: Arc<Shared>) {
+    let files = files::parse_files(&cfg.logs_files);
+    let selection = cfg.selection().filter(|_| engine.is_some());
+    shared
+        .collectors
+        .logs_configured(files.len(), selection.map_or("off", Selection::name));
+    if !files.is_empty() {
+        tokio::spawn(files::run(files, shared.clone()));
+    }
+    if let (Some(engine), Some(selection)) = (engine, selection) {
+        tokio::spawn(containers::run(engine, selection, shared));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        logs: LogsConfig,
+    }
 
     #[test]
-    fn files_are_service_equals_path() {
+    fn containers_are_collected_when_labelled_or_all() {
+        let cfg = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+                .expect("parses")
+                .logs
+                .selection()
+        };
+        assert_eq!(cfg(&[]), Some(Selection::Labelled));
         assert_eq!(
-            parse_files("demo-service=/var/log/demo.log, /tmp/x.log"),
-            vec![
-                FileSource {
-                    service: Some("demo-service".into()),
-                    path: "/var/log/demo.log".into()
-                },
-                FileSource {
-                    service: None,
-                    path: "/tmp/x.log".into()
-                },
-            ]
+            cfg(&["--container-collect-all", "true"]),
+            Some(Selection::All)
+        );
+        assert_eq!(
+            cfg(&[
+                "--container-logs",
+                "false",
+                "--container-collect-all",
+                "true"
+            ]),
+            None
         );
     }
 }

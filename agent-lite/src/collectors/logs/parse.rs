@@ -61,12 +61,24 @@ fn timestamp_of(v: Option<Value>, now: f64) -> f64 {
 }
 
 pub fn parse(line: &str, source: &str, default_service: Option<&str>, now: f64) -> LogRecord {
+    parse_as(line, source, default_service, "info", now)
+}
+
+/// As `parse`, with the status a line gets when it names none: a container's stderr lines
+/// are errors unless they say otherwise, as the Agent's Docker tailer has them.
+pub fn parse_as(
+    line: &str,
+    source: &str,
+    default_service: Option<&str>,
+    default_status: &str,
+    now: f64,
+) -> LogRecord {
     let line = line.trim_end_matches(['\r', '\n']);
     if let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(line) {
         let message = take_str(&mut map, &["message", "msg"]).unwrap_or_default();
         let status = take_str(&mut map, &["status", "level", "severity"])
             .map(|l| status_of(&l))
-            .unwrap_or_else(|| "info".into());
+            .unwrap_or_else(|| default_status.into());
         let ts = ["timestamp", "time", "ts", "@timestamp"]
             .iter()
             .find_map(|k| map.remove(*k));
@@ -91,6 +103,8 @@ pub fn parse(line: &str, source: &str, default_service: Option<&str>, now: f64) 
             span_id,
             host: take_str(&mut map, &["host", "hostname"]),
             source: source.to_owned(),
+            container_name: None,
+            short_image: None,
             attributes: map,
         };
     }
@@ -107,7 +121,7 @@ pub fn parse(line: &str, source: &str, default_service: Option<&str>, now: f64) 
         .map(|w| status_of(w.trim_matches(|c: char| !c.is_ascii_alphabetic())));
     LogRecord {
         timestamp: now,
-        status: first.unwrap_or_else(|| "info".into()),
+        status: first.unwrap_or_else(|| default_status.into()),
         service: default_service.map(str::to_owned),
         env: None,
         version: None,
@@ -116,6 +130,8 @@ pub fn parse(line: &str, source: &str, default_service: Option<&str>, now: f64) 
         span_id: None,
         host: None,
         source: source.to_owned(),
+        container_name: None,
+        short_image: None,
         attributes: Map::new(),
     }
 }
@@ -164,5 +180,29 @@ mod tests {
         assert_eq!(plain.service.as_deref(), Some("web"));
         assert_eq!(plain.message, "2026-11-25 ERROR boom");
         assert_eq!(parse("[1, 2]", "c", None, 1.0).message, "[1, 2]");
+    }
+
+    #[test]
+    fn a_default_status_applies_only_to_lines_that_name_none() {
+        assert_eq!(parse_as("boom", "c", None, "error", 1.0).status, "error");
+        assert_eq!(
+            parse_as("INFO: ready", "c", None, "error", 1.0).status,
+            "info"
+        );
+        assert_eq!(
+            parse_as(r#"{"message":"x"}"#, "c", None, "error", 1.0).status,
+            "error"
+        );
+        assert_eq!(
+            parse_as(
+                r#"{"message":"x","level":"debug"}"#,
+                "c",
+                None,
+                "error",
+                1.0
+            )
+            .status,
+            "debug"
+        );
     }
 }

@@ -1,0 +1,106 @@
+//! The log files named in the configuration (local mode), each followed across rotation by
+//! a `Tail`, looked at every half second.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::file_tail::Tail;
+use super::parse;
+use crate::state::Shared;
+
+/// How often files are looked at: a line shows in the page within a second.
+const POLL: Duration = Duration::from_millis(500);
+
+/// A file to follow and the service its lines belong to when they do not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSource {
+    pub service: Option<String>,
+    pub path: PathBuf,
+}
+
+/// `service=path` (or a bare path), comma-separated.
+pub fn parse_files(text: &str) -> Vec<FileSource> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((service, path)) => FileSource {
+                service: Some(service.trim().to_owned()),
+                path: PathBuf::from(path.trim()),
+            },
+            None => FileSource {
+                service: None,
+                path: PathBuf::from(item),
+            },
+        })
+        .collect()
+}
+
+/// Follows `files` until the process ends.
+pub async fn run(files: Vec<FileSource>, shared: Arc<Shared>) {
+    for f in &files {
+        tracing::info!(path = %f.path.display(), service = ?f.service, "following log file");
+    }
+    let mut tails: Vec<(FileSource, Tail, bool)> = files
+        .into_iter()
+        .map(|f| {
+            let tail = Tail::new(f.path.clone());
+            (f, tail, false)
+        })
+        .collect();
+    let mut tick = tokio::time::interval(POLL);
+    loop {
+        tick.tick().await;
+        let now = crate::state::now_secs() as f64;
+        for (source, tail, warned) in tails.iter_mut() {
+            match tail.read_lines() {
+                Ok(lines) => {
+                    *warned = false;
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    shared.counters.add("logs.lines", lines.len() as u64);
+                    shared.collectors.file_lines(lines.len() as u64);
+                    let path = source.path.display().to_string();
+                    let mut logs = shared.logs();
+                    for line in lines {
+                        let mut record = parse::parse(&line, &path, source.service.as_deref(), now);
+                        record.host.get_or_insert_with(|| shared.hostname.clone());
+                        logs.push(record);
+                    }
+                }
+                Err(e) => {
+                    // Once per spell of failure, not every half second.
+                    if !*warned {
+                        tracing::warn!(path = %tail.path().display(), error = %e, "cannot read log file");
+                        shared.counters.incr("logs.file_errors");
+                        *warned = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_service_equals_path() {
+        assert_eq!(
+            parse_files("demo-service=/var/log/demo.log, /tmp/x.log"),
+            vec![
+                FileSource {
+                    service: Some("demo-service".into()),
+                    path: "/var/log/demo.log".into()
+                },
+                FileSource {
+                    service: None,
+                    path: "/tmp/x.log".into()
+                },
+            ]
+        );
+    }
+}
