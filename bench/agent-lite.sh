@@ -105,6 +105,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+# set -e stops at a failed command without a word: say which.
+set -E
+trap 'echo "bench: error: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 # The whole run (after the build) is bounded: past its budget the script stops itself.
 budget=$((4 * DURATION + 300))
@@ -124,7 +127,8 @@ spawn() {
   pids+=("$spawned")
   spawned_main=
   for _ in $(seq 50); do
-    child=$(ps -o pid= --ppid "$spawned" 2>/dev/null | head -n 1 | tr -d ' ')
+    # ps exits 1 while timeout has not forked its child yet.
+    child=$(ps -o pid= --ppid "$spawned" 2>/dev/null | head -n 1 | tr -d ' ' || true)
     [ -n "$child" ] && spawned_main=$child && return 0
     sleep 0.1
   done
@@ -225,7 +229,8 @@ blast_traces() {
   alive "$pid" "$name"
   t1=$(cpu_ticks "$pid")
   hwm=$(hwm_kib "$pid")
-  read -r spans tr_errors elapsed wall_rate < <(json "$RAW/$name.json" 'd["spans"], d["errors"], d["elapsed"], round(d["spans_per_s"])')
+  read -r spans tr_errors elapsed wall_rate < <(json "$RAW/$name.json" 'd["spans"], d["errors"], d["elapsed"], round(d["spans_per_s"])') ||
+    die "no result from lab-blast against $name (see $RAW/$name.json)"
   [ "$spans" -gt 0 ] || die "no payload of lab-blast was accepted by $name: $(json "$RAW/$name.json" 'd["error_samples"]')"
   cpu_s=$(python3 -c "print(round(($t1 - $t0) / $tck, 2))")
   per_cpu=$(python3 -c "print(round($spans / max(($t1 - $t0) / $tck, 0.01)))")
@@ -255,7 +260,8 @@ alive "$agent_main" agent-lite
 t1=$(cpu_ticks "$agent_main")
 d_hwm=$(hwm_kib "$agent_main")
 read -r d_sent d_processed d_rejected d_lost d_elapsed < <(json "$RAW/agent-lite-dogstatsd.json" \
-  'd["lines_sent"], d["lines_processed"], d["lines_rejected"], round(d["lost_pct"], 1), round(d["elapsed"], 1)')
+  'd["lines_sent"], d["lines_processed"], d["lines_rejected"], round(d["lost_pct"], 1), round(d["elapsed"], 1)') ||
+  die "no result from lab-blast dogstatsd (see $RAW/agent-lite-dogstatsd.json)"
 [ "$d_processed" -gt 0 ] || die "agent-lite processed no DogStatsD line (see $RAW/agent-lite-dogstatsd.json)"
 d_cpu=$(python3 -c "print(round(($t1 - $t0) / $tck, 2))")
 d_per_cpu=$(python3 -c "print(round($d_processed / max(($t1 - $t0) / $tck, 0.01)))")
@@ -292,8 +298,17 @@ wait_http "http://127.0.0.1:$svc_port/healthz" "$svc_pid" demo-service
 t0=$(cpu_ticks "$agent_main")
 bounded $((DURATION + 30)) "$RAW/demo-load.wrk.txt" wrk -t2 -c16 -d"${DURATION}s" "http://127.0.0.1:$svc_port/" ||
   die "wrk against demo-service failed: $(cat "$RAW/demo-load.wrk.txt")"
-# SIGTERM: the service flushes every span it finished before it exits.
+# SIGTERM: the service flushes every span it finished before it exits, and says how many.
 stop "$svc_pid"
+m_finished=$(grep -F 'tracer flushed' "$work/demo-service.log" | tail -n 1 |
+  python3 -c 'import json, sys; print(json.loads(sys.stdin.read() or "{}").get("spans_finished", "?"))' 2>/dev/null || echo "?")
+# Its lines about the tracer (drops, errors), then the last ones: one line a request is large.
+{
+  (grep -v '"http.method"' "$work/demo-service.log" || true) | tail -n 40
+  echo "-- last lines"
+  tail -n 5 "$work/demo-service.log"
+} >"$RAW/demo-service.log-tail.txt"
+rm -f "$work/demo-service.log"
 sleep 1
 alive "$agent_main" agent-lite-demo
 t1=$(cpu_ticks "$agent_main")
@@ -302,13 +317,22 @@ m_cpu=$(python3 -c "print(round(($t1 - $t0) / $tck, 2))")
 m_rps=$(awk '/^Requests\/sec:/ {print $2}' "$RAW/demo-load.wrk.txt")
 m_requests=$(awk '/ requests in / {print $1}' "$RAW/demo-load.wrk.txt")
 curl -fs --max-time 10 "$status_url" >"$RAW/agent-lite-demo.status.json" || die "could not read $status_url"
-read -r m_spans m_lines < <(json "$RAW/agent-lite-demo.status.json" \
-  'd["counters"].get("traces.spans", 0), d["counters"].get("dogstatsd.metrics", 0)')
-say "  demo-service: $m_rps req/s ($m_requests requests); agent-lite got $m_spans spans and $m_lines DogStatsD lines, used $m_cpu CPU-s; peak RSS $((m_hwm / 1024)) MiB"
+read -r m_spans m_lines m_rejected < <(json "$RAW/agent-lite-demo.status.json" \
+  'd["counters"].get("traces.spans", 0), d["counters"].get("dogstatsd.metrics", 0), sum(v for k, v in d["counters"].items() if k.startswith("traces.rejected."))') ||
+  die "no counters in $RAW/agent-lite-demo.status.json"
+say "  demo-service: $m_rps req/s ($m_requests requests, $m_finished spans finished); agent-lite got $m_spans spans and $m_lines DogStatsD lines, used $m_cpu CPU-s; peak RSS $((m_hwm / 1024)) MiB"
 tail -n 30 "$work/agent-lite-demo.log" >"$RAW/agent-lite-demo.log-tail.txt"
 stop "$agent_pid"
 
 # --- results ------------------------------------------------------------------------------
+m_note=
+if [ "$m_rejected" != 0 ]; then
+  m_note=" (agent-lite refused $m_rejected trace payloads: see $RAW/agent-lite-demo.status.json)"
+elif [[ $m_finished =~ ^[0-9]+$ ]] && [ "$m_spans" -lt "$m_finished" ]; then
+  # agent-lite counts every span it decoded and refused no payload: the rest never reached
+  # it (the tracer drops spans, without a word, when its buffer is full).
+  m_note=" (agent-lite refused no payload: the rest never reached it, the service's tracer drops spans when its buffer is full)"
+fi
 verdict() { python3 -c "import sys; a, b = map(float, sys.argv[1:3]); print('met' if a $3 b else 'MISSED')" "$1" "$2"; }
 spans_ok=$(verdict "$a_per_cpu" "$TARGET_SPANS" '>=')
 lines_ok=$(verdict "$d_per_cpu" "$TARGET_LINES" '>=')
@@ -319,6 +343,13 @@ fmt() { python3 -c "print(f'{int(float(\"$1\")):,}')"; }
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 ta_version=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("ddapm-test-agent"))')
+# Which agent-lite was measured: the commit, and whether its sources had local changes.
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo "unknown commit")
+if [ -n "${AGENT_LITE:-}" ]; then
+  rev="$AGENT_LITE"
+elif [ -n "$(git status --porcelain -- agent-lite 2>/dev/null)" ]; then
+  rev="$rev with local changes"
+fi
 load_after=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 mode=
 [ "$QUICK" = 1 ] && mode="QUICK=1, "
@@ -326,7 +357,7 @@ mode=
 mkdir -p "$(dirname "$OUT")"
 {
   echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (${cpu:-unknown CPU}), $(uname -sr);"
-  echo "${mode}${DURATION} s a phase, \`lab-blast\` and the receiver on the same cores; per CPU-second = count / (utime + stime) of the receiver's process."
+  echo "agent-lite of $rev; ${mode}${DURATION} s a phase, \`lab-blast\` and the receiver on the same cores; per CPU-second = count / (utime + stime) of the receiver's process."
   echo
   echo "| measure | agent-lite | peer: ddapm-test-agent $ta_version | agent-lite vs peer | target |"
   echo "| --- | ---: | ---: | ---: | --- |"
@@ -340,7 +371,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "- traces: $(fmt "$a_spans") spans accepted by agent-lite in $a_cpu CPU-s (its own count of spans decoded: $a_decoded), $(fmt "$p_spans") by the peer in $p_cpu CPU-s; payloads of ~1000 spans (80% \`GET /\`, 10% \`GET /slow\` with 3 child spans, 10% \`GET /error\` with its stack), 256 distinct ones sent in turn$([ "$a_errors$p_errors" = 00 ] || echo "; failed requests: agent-lite $a_errors, peer $p_errors")"
   echo "- DogStatsD: $(fmt "$d_processed") of $(fmt "$d_sent") lines sent were processed ($d_lost% lost in UDP, rejected: $d_rejected) in $d_cpu CPU-s; one sender at $([ "$DSD_RATE" = 0 ] && echo "full speed" || echo "$DSD_RATE lines/s"), datagrams of 20 lines (counts, gauges, histograms, timers, distributions, sets; 5 tags each)"
-  echo "- full demo load: demo-service served $m_rps req/s (\`wrk -t2 -c16 -d${DURATION}s\` on \`GET /\`, $m_requests requests); agent-lite received $(fmt "$m_spans") spans and $(fmt "$m_lines") DogStatsD lines (runtime metrics every second) and used $m_cpu CPU-s; idle, agent-lite's peak RSS is $(mib "$a_idle_hwm") MiB (the peer's $(mib "$p_idle_hwm") MiB)"
+  echo "- full demo load: demo-service served $m_rps req/s (\`wrk -t2 -c16 -d${DURATION}s\` on \`GET /\`, $m_requests requests); agent-lite received $(fmt "$m_spans") spans of the $([[ $m_finished =~ ^[0-9]+$ ]] && fmt "$m_finished" || echo "$m_finished") the service finished$m_note and $(fmt "$m_lines") DogStatsD lines (runtime metrics every second) and used $m_cpu CPU-s; idle, agent-lite's peak RSS is $(mib "$a_idle_hwm") MiB (the peer's $(mib "$p_idle_hwm") MiB)"
   echo "- load average (1 min): $load_before when the runs began, $load_after at the end; other work on the machine skews the figures, so compare runs made on a quiet machine"
   true
 } >"$OUT"

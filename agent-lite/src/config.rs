@@ -95,6 +95,10 @@ pub struct RunConfig {
     #[arg(long, env = "AGENT_LITE_MAX_TRACE_SPANS", default_value_t = 200_000)]
     pub max_trace_spans: usize,
 
+    /// Most memory the recent traces take, in MiB; the oldest go first past it.
+    #[arg(long, env = "AGENT_LITE_MAX_TRACE_MEMORY_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_trace_memory_mb: u64,
+
     /// Advertise `/v0.6/stats` and `client_drop_p0s` in `/info`, as the Agent does: tracers
     /// then compute stats themselves and may drop unsampled traces. Off by default, so that
     /// every trace is kept and counted here.

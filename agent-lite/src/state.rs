@@ -37,7 +37,7 @@ impl Shared {
         Self {
             store: Mutex::new(Store::new(limits)),
             events: Mutex::new(Events::new(10_000)),
-            traces: Mutex::new(TraceStore::new(max_trace_spans)),
+            traces: Mutex::new(TraceStore::new(max_trace_spans, usize::MAX)),
             monitors: Mutex::new(Registry::default()),
             logs: Mutex::new(Logs::new(100_000)),
             counters: Counters::default(),

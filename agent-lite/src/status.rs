@@ -15,9 +15,9 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
             store.refused_points,
         )
     };
-    let (traces, spans, evicted) = {
+    let (traces, spans, evicted, trace_bytes) = {
         let t = shared.traces();
-        (t.len(), t.span_count(), t.evicted_traces)
+        (t.len(), t.span_count(), t.evicted_traces, t.bytes())
     };
     let monitors = {
         let registry = shared.monitors();
@@ -65,7 +65,7 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         "uptime_secs": shared.started.elapsed().as_secs(),
         "counters": shared.counters.snapshot(),
         "store": {"series": series, "refused_series": refused_series, "refused_points": refused_points},
-        "traces": {"kept": traces, "spans": spans, "evicted": evicted},
+        "traces": {"kept": traces, "spans": spans, "evicted": evicted, "approx_bytes": trace_bytes},
         "events": shared.events().len(),
         "logs": logs,
         "collectors": shared.collectors.snapshot(),

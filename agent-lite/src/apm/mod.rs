@@ -33,6 +33,22 @@ impl Span {
         (self.start.saturating_add(self.duration)) / 1_000_000_000
     }
 
+    /// About what the span takes in memory, for the trace store's bound.
+    pub fn approx_bytes(&self) -> usize {
+        const SPAN: usize = 160;
+        const ENTRY: usize = 64;
+        SPAN + self.service.len()
+            + self.name.len()
+            + self.resource.len()
+            + self.r#type.len()
+            + self
+                .meta
+                .iter()
+                .map(|(k, v)| ENTRY + k.len() + v.len())
+                .sum::<usize>()
+            + self.metrics.keys().map(|k| ENTRY + k.len()).sum::<usize>()
+    }
+
     pub fn status_code(&self) -> Option<&str> {
         self.meta.get("http.status_code").map(String::as_str)
     }

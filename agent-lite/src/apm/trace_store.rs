@@ -1,5 +1,5 @@
 //! Recent traces kept complete (every span), in bounded memory: a ring of traces, capped by
-//! their total span count; the oldest trace goes first.
+//! their total span count and by the memory they take; the oldest trace goes first.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -14,6 +14,8 @@ pub struct TraceStore {
     order: VecDeque<u64>,
     spans: usize,
     max_spans: usize,
+    bytes: usize,
+    max_bytes: usize,
     pub evicted_traces: u64,
 }
 
@@ -41,20 +43,27 @@ pub struct TraceSummary {
 }
 
 impl TraceStore {
-    pub fn new(max_spans: usize) -> Self {
+    pub fn new(max_spans: usize, max_bytes: usize) -> Self {
         Self {
             traces: HashMap::new(),
             order: VecDeque::new(),
             spans: 0,
             max_spans: max_spans.max(1),
+            bytes: 0,
+            max_bytes: max_bytes.max(1),
             evicted_traces: 0,
         }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn insert(&mut self, chunk: Vec<Span>) {
         let Some(first) = chunk.first() else { return };
         let id = first.trace_id;
         self.spans += chunk.len();
+        self.bytes += chunk.iter().map(Span::approx_bytes).sum::<usize>();
         match self.traces.get_mut(&id) {
             // A trace can arrive in several chunks (partial flush, or several services).
             Some(spans) => spans.extend(chunk),
@@ -63,10 +72,11 @@ impl TraceStore {
                 self.order.push_back(id);
             }
         }
-        while self.spans > self.max_spans && self.order.len() > 1 {
+        while (self.spans > self.max_spans || self.bytes > self.max_bytes) && self.order.len() > 1 {
             if let Some(old) = self.order.pop_front() {
                 if let Some(spans) = self.traces.remove(&old) {
                     self.spans -= spans.len();
+                    self.bytes -= spans.iter().map(Span::approx_bytes).sum::<usize>();
                     self.evicted_traces += 1;
                 }
             }
@@ -134,4 +144,39 @@ fn matches(t: &TraceSummary, q: &TraceQuery) -> bool {
         && q.env
             .as_ref()
             .is_none_or(|e| root.meta.get("env") == Some(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn trace(id: u64, tag_bytes: usize) -> Vec<Span> {
+        vec![Span {
+            service: "web".into(),
+            name: "http.server.request".into(),
+            resource: "GET /".into(),
+            r#type: "web".into(),
+            trace_id: id,
+            span_id: id,
+            parent_id: 0,
+            start: 0,
+            duration: 1,
+            error: 0,
+            meta: BTreeMap::from([("big".to_string(), "x".repeat(tag_bytes))]),
+            metrics: BTreeMap::new(),
+        }]
+    }
+
+    #[test]
+    fn memory_bound_evicts_the_oldest_traces() {
+        let mut store = TraceStore::new(1_000_000, 10_000);
+        for id in 1..=100 {
+            store.insert(trace(id, 900));
+        }
+        assert!(store.bytes() <= 10_000, "{} bytes kept", store.bytes());
+        assert!(store.len() >= 5, "recent traces stay: {}", store.len());
+        assert!(store.get(100).is_some() && store.get(1).is_none());
+        assert_eq!(store.evicted_traces as usize + store.len(), 100);
+    }
 }

@@ -4,30 +4,56 @@
 //! members, distributions into sketches. The samples of one 10 s bucket are written to the
 //! store together at the flush that follows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use sketches_ddsketch::DDSketch;
 
 use super::parser::{Metric, MetricType};
 use crate::store::{bucket_of, new_sketch, SeriesKey, Store, Written};
 
+/// A series as the client wrote it (name, tags in its order, host tag), hashed to 64 bits, as
+/// the Agent's context resolver does: the normalized, sorted `SeriesKey` is built once per
+/// series, not once per line, and aggregates are keyed by this number.
+type Context = u64;
+
 #[derive(Default)]
 pub struct Aggregator {
-    counts: HashMap<(SeriesKey, i64), f64>,
-    gauges: HashMap<(SeriesKey, i64), f64>,
-    histograms: HashMap<(SeriesKey, i64), Vec<(f64, f64)>>,
-    sets: HashMap<(SeriesKey, i64), HashSet<String>>,
-    sketches: HashMap<(SeriesKey, i64), DDSketch>,
+    contexts: FxHashMap<Context, SeriesKey>,
+    counts: FxHashMap<(Context, i64), f64>,
+    gauges: FxHashMap<(Context, i64), f64>,
+    histograms: FxHashMap<(Context, i64), Vec<(f64, f64)>>,
+    sets: FxHashMap<(Context, i64), HashSet<String>>,
+    sketches: FxHashMap<(Context, i64), DDSketch>,
     pub points: u64,
+}
+
+fn context_of(m: &Metric<'_>, extra_tags: &[String]) -> Context {
+    let mut h = FxBuildHasher.build_hasher();
+    h.write(m.name.as_bytes());
+    for t in &m.tags {
+        h.write_u8(b',');
+        h.write(t.as_bytes());
+    }
+    for t in extra_tags {
+        h.write_u8(b';');
+        h.write(t.as_bytes());
+    }
+    h.finish()
 }
 
 impl Aggregator {
     /// Adds one parsed metric line received at `now` (seconds).
     pub fn add(&mut self, m: &Metric<'_>, extra_tags: &[String], now: i64) {
         let ts = bucket_of(m.timestamp.unwrap_or(now));
-        let mut tags: Vec<String> = m.tags.iter().map(|t| (*t).to_owned()).collect();
-        tags.extend(extra_tags.iter().cloned());
-        let key = (SeriesKey::new(m.name, tags), ts);
+        let context = context_of(m, extra_tags);
+        self.contexts.entry(context).or_insert_with(|| {
+            let mut tags: Vec<String> = m.tags.iter().map(|t| (*t).to_owned()).collect();
+            tags.extend(extra_tags.iter().cloned());
+            SeriesKey::new(m.name, tags)
+        });
+        let key = (context, ts);
         // Every value but a set member parsed as a number in the parser.
         let numbers = || m.values.iter().filter_map(|v| v.parse::<f64>().ok());
         let weight = 1.0 / m.sample_rate;
@@ -74,13 +100,21 @@ impl Aggregator {
                 refused += 1;
             }
         };
-        for ((key, ts), v) in self.counts.drain() {
-            check(store.add_count(key, ts, v));
+        // Contexts are kept between flushes (a series usually comes back) unless they pile up.
+        let contexts = std::mem::take(&mut self.contexts);
+        let key_of = |c: &Context| contexts.get(c).cloned();
+        for ((c, ts), v) in self.counts.drain() {
+            if let Some(key) = key_of(&c) {
+                check(store.add_count(key, ts, v));
+            }
         }
-        for ((key, ts), v) in self.gauges.drain() {
-            check(store.set_gauge(key, ts, v));
+        for ((c, ts), v) in self.gauges.drain() {
+            if let Some(key) = key_of(&c) {
+                check(store.set_gauge(key, ts, v));
+            }
         }
-        for ((key, ts), samples) in self.histograms.drain() {
+        for ((c, ts), samples) in self.histograms.drain() {
+            let Some(key) = key_of(&c) else { continue };
             for (suffix, value) in histogram_figures(&samples) {
                 let name = format!("{}.{suffix}", key.name);
                 let k = SeriesKey::new(&name, key.tags.clone());
@@ -91,15 +125,26 @@ impl Aggregator {
                 }
             }
         }
-        for ((key, ts), members) in self.sets.drain() {
-            check(store.set_gauge(key, ts, members.len() as f64));
+        for ((c, ts), members) in self.sets.drain() {
+            if let Some(key) = key_of(&c) {
+                check(store.set_gauge(key, ts, members.len() as f64));
+            }
         }
-        for ((key, ts), sketch) in self.sketches.drain() {
-            check(store.merge_sketch(key, ts, &sketch));
+        for ((c, ts), sketch) in self.sketches.drain() {
+            if let Some(key) = key_of(&c) {
+                check(store.merge_sketch(key, ts, &sketch));
+            }
+        }
+        if contexts.len() <= MAX_CACHED_CONTEXTS {
+            self.contexts = contexts;
         }
         refused
     }
 }
+
+/// Past this many series, the context cache starts afresh at each flush, so a flood of unique
+/// tags cannot grow it without bound.
+const MAX_CACHED_CONTEXTS: usize = 200_000;
 
 /// The figures the Agent makes of a histogram: avg, count (weighted by sample rates), max,
 /// median, 95th percentile (nearest rank over the received values).
@@ -129,7 +174,7 @@ mod tests {
     #[test]
     fn histogram_figures_follow_the_agent() {
         let samples: Vec<(f64, f64)> = (1..=100).map(|v| (f64::from(v), 1.0)).collect();
-        let f: HashMap<_, _> = histogram_figures(&samples).into_iter().collect();
+        let f: std::collections::HashMap<_, _> = histogram_figures(&samples).into_iter().collect();
         assert_eq!(f["avg"], 50.5);
         assert_eq!(f["count"], 100.0);
         assert_eq!(f["max"], 100.0);

@@ -93,8 +93,8 @@ fn flush(agg: &mut Aggregator, shared: &Shared) {
 
 /// Parses a datagram and feeds the aggregator and the event stream.
 pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
-    let counters = &shared.counters;
-    counters.incr("dogstatsd.packets");
+    // Counted here and added once per packet: the counters' lock is shared with the API.
+    let (mut metrics, mut events, mut checks) = (0u64, 0u64, 0u64);
     let text = String::from_utf8_lossy(packet);
     let now = now_secs();
     let host_tag = shared.host_tag();
@@ -104,11 +104,11 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
         }
         match parser::parse_line(line) {
             Ok(Line::Metric(m)) => {
-                counters.incr("dogstatsd.metrics");
+                metrics += 1;
                 agg.add(&m, std::slice::from_ref(&host_tag), now);
             }
             Ok(Line::Event(e)) => {
-                counters.incr("dogstatsd.events");
+                events += 1;
                 shared.events().push(Event {
                     id: 0,
                     title: e.title.to_owned(),
@@ -127,7 +127,7 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
                 });
             }
             Ok(Line::ServiceCheck(c)) => {
-                counters.incr("dogstatsd.service_checks");
+                checks += 1;
                 let alert_type = match c.status {
                     0 => "success",
                     1 => "warning",
@@ -152,6 +152,17 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
                 });
             }
             Err(e) => reject(shared, &e, line),
+        }
+    }
+    let counters = &shared.counters;
+    counters.incr("dogstatsd.packets");
+    for (name, n) in [
+        ("dogstatsd.metrics", metrics),
+        ("dogstatsd.events", events),
+        ("dogstatsd.service_checks", checks),
+    ] {
+        if n > 0 {
+            counters.add(name, n);
         }
     }
 }

@@ -131,10 +131,7 @@ fn traces(
         0
     } else {
         let mut store = intake.shared.store();
-        chunks
-            .iter()
-            .map(|c| stats::record(&mut store, c))
-            .sum::<u64>()
+        stats::record(&mut store, chunks.iter().map(Vec::as_slice))
     };
     if refused > 0 {
         counters.add("traces.stats_points_refused", refused);

@@ -73,6 +73,10 @@ struct TracesArgs {
     /// are read before and after, to show what it decoded.
     #[arg(long)]
     status_url: Option<String>,
+    /// Write the first payload to this file and send nothing: the same bytes for a profiler,
+    /// a decoder micro-benchmark or `curl --data-binary`.
+    #[arg(long)]
+    save_payload: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -404,6 +408,17 @@ fn blast_traces(a: TracesArgs) -> anyhow::Result<serde_json::Value> {
     let request_timeout = seconds("--request-timeout", a.request_timeout)?;
     let url = format!("{}/v0.4/traces", a.url.trim_end_matches('/'));
     let payloads = Arc::new(encode_payloads(&a)?);
+    if let Some(path) = &a.save_payload {
+        let first = payloads.first().context("no payload encoded")?;
+        std::fs::write(path, &first.body).with_context(|| format!("writing {}", path.display()))?;
+        return Ok(json!({
+            "mode": "traces",
+            "saved": path.display().to_string(),
+            "bytes": first.body.len(),
+            "traces": first.traces,
+            "spans": first.spans,
+        }));
+    }
     let bytes: usize = payloads.iter().map(|p| p.body.len()).sum();
     let spans_encoded: u64 = payloads.iter().map(|p| p.spans).sum();
 
