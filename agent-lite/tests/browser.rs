@@ -9,11 +9,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::Agent;
+use common::{Agent, DemoService};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
 use lab_testkit::process::ChildProcess;
-use lab_testkit::{free_port, wait_for, workspace_bin};
+use lab_testkit::{free_port, wait_for};
 use serde_json::json;
 
 const ERROR_RATE: &str = "sum(last_30s):sum:trace.http.server.request.errors{service:demo-service}.as_count() / sum:trace.http.server.request.hits{service:demo-service}.as_count() > 0.05";
@@ -236,40 +236,23 @@ fn every_view_shows_real_data_in_a_real_browser() {
 
     // The demo-service writes its JSON lines to the file agent-lite follows, as a container's
     // stdout would reach the Agent.
-    let port = free_port();
-    let bin = workspace_bin("demo-service");
-    let mut svc = ChildProcess::spawn(
-        "sh",
+    let mut svc = DemoService::start(
+        &agent,
         &[
-            "-c",
-            "exec \"$0\" >> \"$1\" 2>&1",
-            &bin.to_string_lossy(),
-            &log.to_string_lossy(),
-        ],
-        &[
-            ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
-            ("DD_TRACE_AGENT_URL", agent.apm_url("")),
             ("DD_AGENT_HOST", "127.0.0.1".into()),
             ("DD_DOGSTATSD_PORT", agent.statsd_port.to_string()),
             ("DD_RUNTIME_METRICS_ENABLED", "true".into()),
             ("DEMO_RUNTIME_METRICS_INTERVAL_SECS", "1".into()),
         ],
+        Some(&log),
     );
-    let http = reqwest::blocking::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("the demo-service", Duration::from_secs(30), || {
-        http.get(format!("{base}/healthz"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
     for i in 0..40 {
         let path = match i % 8 {
             0 => "/error",
             1 => "/slow?ms=60",
             _ => "/",
         };
-        let _ = http.get(format!("{base}{path}")).send();
+        svc.get(path);
     }
     let trace_id = wait_for("an error trace", Duration::from_secs(30), || {
         let (_, found) = agent.get("/api/v0/traces?resource=GET%20/error");
@@ -298,5 +281,5 @@ fn every_view_shows_real_data_in_a_real_browser() {
             std::panic::resume_unwind(panic);
         }
     });
-    assert!(svc.terminate(Duration::from_secs(30)).success());
+    assert!(svc.proc.terminate(Duration::from_secs(30)).success());
 }

@@ -5,10 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::Agent;
-use lab_testkit::process::ChildProcess;
+use common::{Agent, DemoService};
 use lab_testkit::webhook_sink::WebhookSink;
-use lab_testkit::{free_port, wait_for, workspace_bin};
+use lab_testkit::{free_port, wait_for};
 use serde_json::{json, Value};
 
 const ERROR_RATE: &str = "sum(last_20s):sum:trace.http.server.request.errors{service:demo-service}.as_count() / sum:trace.http.server.request.hits{service:demo-service}.as_count() > 0.05";
@@ -56,38 +55,21 @@ fn an_error_burst_fires_the_error_rate_monitor_and_it_recovers() {
     ]);
     assert_eq!(monitor_state(&agent, 42)["overall_state"], "OK");
 
-    let port = free_port();
-    let mut svc = ChildProcess::spawn(
-        &workspace_bin("demo-service").to_string_lossy(),
-        &[],
-        &[
-            ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
-            ("DD_TRACE_AGENT_URL", agent.apm_url("")),
-        ],
-    );
-    let http = reqwest::blocking::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("the demo-service", Duration::from_secs(30), || {
-        http.get(format!("{base}/healthz"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
+    let mut svc = DemoService::start(&agent, &[], None);
     // The burst: a third of the requests fail.
     for i in 0..60 {
-        let path = if i % 3 == 0 { "/error" } else { "/" };
-        let _ = http.get(format!("{base}{path}")).send();
+        svc.get(if i % 3 == 0 { "/error" } else { "/" });
     }
     wait_for("the monitor in Alert", Duration::from_secs(40), || {
         (monitor_state(&agent, 42)["overall_state"] == "Alert").then_some(())
     });
     // Calm traffic until the errors leave the 20 s window.
     wait_for("the monitor back to OK", Duration::from_secs(90), || {
-        let _ = http.get(format!("{base}/")).send();
+        svc.get("/");
         std::thread::sleep(Duration::from_millis(200));
         (monitor_state(&agent, 42)["overall_state"] == "OK").then_some(())
     });
-    assert!(svc.terminate(Duration::from_secs(30)).success());
+    assert!(svc.proc.terminate(Duration::from_secs(30)).success());
 
     let (_, events) = agent.get("/api/v1/events");
     let titles: Vec<&str> = events["events"]

@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::Agent;
+use common::{Agent, DemoService};
 use lab_testkit::process::ChildProcess;
 use lab_testkit::test_agent::lab_python;
-use lab_testkit::{free_port, wait_for, workspace_bin};
+use lab_testkit::{free_port, wait_for};
 
 fn get(client: &reqwest::blocking::Client, url: &str) -> u16 {
     client
@@ -31,30 +31,21 @@ fn wait_up(client: &reqwest::blocking::Client, url: &str) {
 #[test]
 fn datadogs_rust_tracer_hits_errors_and_latency_read_back_exactly() {
     let agent = Agent::start(&[]);
-    let port = free_port();
-    let mut svc = ChildProcess::spawn(
-        &workspace_bin("demo-service").to_string_lossy(),
-        &[],
-        &[
-            ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
-            ("DD_TRACE_AGENT_URL", agent.apm_url("")),
-            ("DD_ENV", "test".into()),
-            ("DD_VERSION", "2.0".into()),
-        ],
+    let mut svc = DemoService::start(
+        &agent,
+        &[("DD_ENV", "test".into()), ("DD_VERSION", "2.0".into())],
+        None,
     );
-    let http = reqwest::blocking::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_up(&http, &format!("{base}/healthz"));
     for _ in 0..7 {
-        assert_eq!(get(&http, &format!("{base}/")), 200);
+        assert_eq!(svc.get("/"), 200);
     }
     for _ in 0..3 {
-        assert_eq!(get(&http, &format!("{base}/error")), 500);
+        assert_eq!(svc.get("/error"), 500);
     }
     for _ in 0..2 {
-        assert_eq!(get(&http, &format!("{base}/slow?ms=200")), 200);
+        assert_eq!(svc.get("/slow?ms=200"), 200);
     }
-    assert!(svc.terminate(Duration::from_secs(30)).success());
+    assert!(svc.proc.terminate(Duration::from_secs(30)).success());
 
     let scope = "service:demo-service,env:test,version:2.0";
     agent.wait_total(

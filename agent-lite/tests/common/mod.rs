@@ -154,3 +154,60 @@ impl Agent {
             .expect("send");
     }
 }
+
+/// The demo-service as a process, tracing to `agent`, up and answering.
+pub struct DemoService {
+    pub proc: lab_testkit::process::ChildProcess,
+    pub base: String,
+    pub http: reqwest::blocking::Client,
+}
+
+impl DemoService {
+    /// Started with `extra` variables; `wrap_stdout_to` sends its stdout to a file (as a
+    /// container's output reaches the Agent) instead of the test's pipe.
+    pub fn start(
+        agent: &Agent,
+        extra: &[(&str, String)],
+        wrap_stdout_to: Option<&std::path::Path>,
+    ) -> Self {
+        let port = free_port();
+        let bin = lab_testkit::workspace_bin("demo-service");
+        let mut envs: Vec<(&str, String)> = vec![
+            ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
+            ("DD_TRACE_AGENT_URL", agent.apm_url("")),
+        ];
+        envs.extend(extra.iter().cloned());
+        let proc = match wrap_stdout_to {
+            None => ChildProcess::spawn(&bin.to_string_lossy(), &[], &envs),
+            Some(file) => ChildProcess::spawn(
+                "sh",
+                &[
+                    "-c",
+                    "exec \"$0\" >> \"$1\" 2>&1",
+                    &bin.to_string_lossy(),
+                    &file.to_string_lossy(),
+                ],
+                &envs,
+            ),
+        };
+        let http = reqwest::blocking::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        wait_for("the demo-service", Duration::from_secs(30), || {
+            http.get(format!("{base}/healthz"))
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+        });
+        Self { proc, base, http }
+    }
+
+    /// GETs `path`; the status code.
+    pub fn get(&self, path: &str) -> u16 {
+        let url = format!("{}{path}", self.base);
+        self.http
+            .get(&url)
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+}
