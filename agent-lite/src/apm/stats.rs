@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use sketches_ddsketch::DDSketch;
 
-use super::Span;
+use super::SpanView;
 use crate::store::{new_sketch, SeriesKey, Store, Written};
 
 /// What one group of trace metrics is keyed by, per 10 s bucket (unix seconds).
@@ -49,16 +49,14 @@ impl Default for Aggregate {
     }
 }
 
-/// Whether the Agent would compute stats for `span` within `chunk`.
-pub fn counts_in_stats(span: &Span, parents: &FxHashMap<u64, &str>) -> bool {
-    if span.metrics.get("_top_level").copied() == Some(1.0)
-        || span.metrics.get("_dd.measured").copied() == Some(1.0)
-    {
+/// Whether the Agent would compute stats for `span` within its chunk.
+pub fn counts_in_stats<S: SpanView>(span: &S, parents: &FxHashMap<u64, &str>) -> bool {
+    if span.metric("_top_level") == Some(1.0) || span.metric("_dd.measured") == Some(1.0) {
         return true;
     }
-    match parents.get(&span.parent_id) {
+    match parents.get(&span.parent_id()) {
         None => true,
-        Some(parent_service) => *parent_service != span.service,
+        Some(parent_service) => *parent_service != span.service(),
     }
 }
 
@@ -78,26 +76,29 @@ struct KeyRef<'a> {
 /// Adds the stats of a payload's chunks to the store; returns how many points were refused
 /// (series cap). Aggregating the whole payload first means one store write per group, not
 /// one per trace.
-pub fn record<'a>(store: &mut Store, chunks: impl IntoIterator<Item = &'a [Span]>) -> u64 {
+pub fn record<'a, S: SpanView + 'a>(
+    store: &mut Store,
+    chunks: impl IntoIterator<Item = &'a [S]>,
+) -> u64 {
     let mut aggs: FxHashMap<KeyRef<'_>, Aggregate> = FxHashMap::default();
     let mut parents: FxHashMap<u64, &str> = FxHashMap::default();
     for chunk in chunks {
         parents.clear();
-        parents.extend(chunk.iter().map(|s| (s.span_id, s.service.as_str())));
-        for span in chunk.iter().filter(|s| counts_in_stats(s, &parents)) {
+        parents.extend(chunk.iter().map(|s| (s.span_id(), s.service())));
+        for span in chunk.iter().filter(|s| counts_in_stats(*s, &parents)) {
             let key = KeyRef {
-                service: &span.service,
-                env: span.meta.get("env").map_or("none", String::as_str),
-                version: span.meta.get("version").map_or("", String::as_str),
-                name: &span.name,
-                resource: &span.resource,
+                service: span.service(),
+                env: span.meta("env").unwrap_or("none"),
+                version: span.meta("version").unwrap_or(""),
+                name: span.name(),
+                resource: span.resource(),
                 status: span.status_code(),
                 bucket: crate::store::bucket_of(span.end_secs()),
             };
             let agg = aggs.entry(key).or_default();
-            let secs = span.duration.max(0) as f64 / 1e9;
+            let secs = span.duration().max(0) as f64 / 1e9;
             agg.hits += 1.0;
-            agg.errors += f64::from(u8::from(span.error != 0));
+            agg.errors += f64::from(u8::from(span.is_error()));
             agg.seconds += secs;
             agg.sketch.add(secs);
         }
@@ -165,6 +166,7 @@ pub fn write(store: &mut Store, aggs: impl IntoIterator<Item = (Key, Aggregate)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apm::Span;
     use crate::store::Limits;
     use std::collections::BTreeMap;
 

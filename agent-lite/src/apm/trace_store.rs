@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use libdd_trace_normalization::normalize_utils::normalize_tag_cloned;
 use serde::{Deserialize, Serialize};
 
-use super::Span;
+use super::{Span, SpanView};
 
 #[derive(Debug)]
 pub struct TraceStore {
@@ -57,6 +57,11 @@ impl TraceStore {
 
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// How much a payload may add before its oldest traces would be evicted by its own newest.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     pub fn insert(&mut self, chunk: Vec<Span>) {

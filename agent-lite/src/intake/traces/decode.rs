@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use libdd_trace_utils::span::v04::SpanSlice;
 use serde::Deserialize;
 
-use crate::apm::{Chunk, Span};
+use crate::apm::{Chunk, Span, SpanView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -52,11 +52,64 @@ impl DecodeError {
     }
 }
 
-pub fn decode(
+/// A payload's traces: borrowed from the body when it was msgpack (Datadog's zero-copy
+/// decoder), owned when JSON.
+pub enum Decoded<'a> {
+    Borrowed(Vec<Vec<SpanSlice<'a>>>),
+    Owned(Vec<Chunk>),
+}
+
+impl Decoded<'_> {
+    pub fn traces(&self) -> usize {
+        match self {
+            Decoded::Borrowed(t) => t.len(),
+            Decoded::Owned(t) => t.len(),
+        }
+    }
+
+    pub fn spans(&self) -> usize {
+        match self {
+            Decoded::Borrowed(t) => t.iter().map(Vec::len).sum(),
+            Decoded::Owned(t) => t.iter().map(Vec::len).sum(),
+        }
+    }
+
+    /// The newest traces whose kept size fits in `budget` bytes, owned, oldest first: what a
+    /// store of that size would still hold after this payload.
+    pub fn newest_within(self, budget: usize) -> Vec<Chunk> {
+        fn take<S: SpanView>(traces: &[Vec<S>], budget: usize) -> usize {
+            let mut used = 0usize;
+            let mut n = 0;
+            for t in traces.iter().rev() {
+                used += t.iter().map(SpanView::approx_bytes).sum::<usize>();
+                if used > budget && n > 0 {
+                    break;
+                }
+                n += 1;
+            }
+            n
+        }
+        match self {
+            Decoded::Borrowed(t) => {
+                let n = take(&t, budget);
+                t[t.len() - n..]
+                    .iter()
+                    .map(|c| c.iter().map(from_slice).collect())
+                    .collect()
+            }
+            Decoded::Owned(mut t) => {
+                let n = take(&t, budget);
+                t.split_off(t.len() - n)
+            }
+        }
+    }
+}
+
+pub fn decode<'a>(
     version: Version,
     content_type: Option<&str>,
-    body: &[u8],
-) -> Result<Vec<Chunk>, DecodeError> {
+    body: &'a [u8],
+) -> Result<Decoded<'a>, DecodeError> {
     let json = content_type.is_some_and(|c| c.starts_with("application/json"));
     if json {
         if version == Version::V05 {
@@ -67,10 +120,12 @@ pub fn decode(
         }
         let traces: Vec<Vec<JsonSpan>> =
             serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
-        return Ok(traces
-            .into_iter()
-            .map(|t| t.into_iter().map(Span::from).collect())
-            .collect());
+        return Ok(Decoded::Owned(
+            traces
+                .into_iter()
+                .map(|t| t.into_iter().map(Span::from).collect())
+                .collect(),
+        ));
     }
     let decoded = match version {
         // v0.3 msgpack has the v0.4 layout.
@@ -81,10 +136,7 @@ pub fn decode(
         version: version.as_str(),
         reason: e.to_string(),
     })?;
-    Ok(traces
-        .iter()
-        .map(|t| t.iter().map(from_slice).collect())
-        .collect())
+    Ok(Decoded::Borrowed(traces))
 }
 
 fn from_slice(s: &SpanSlice<'_>) -> Span {

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::apm::{client_stats, stats};
 use crate::state::Shared;
-use decode::Version;
+use decode::{Decoded, Version};
 
 #[derive(Clone)]
 struct Intake {
@@ -117,9 +117,9 @@ fn traces(
             return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
         }
     };
-    let spans: usize = chunks.iter().map(Vec::len).sum();
+    let spans = chunks.spans();
     counters.incr(&format!("traces.payloads.{}", version.as_str()));
-    counters.add("traces.received", chunks.len() as u64);
+    counters.add("traces.received", chunks.traces() as u64);
     counters.add("traces.spans", spans as u64);
     // The tracer counted these itself and sends its stats to /v0.6/stats.
     let computed_by_client = headers
@@ -131,14 +131,20 @@ fn traces(
         0
     } else {
         let mut store = intake.shared.store();
-        stats::record(&mut store, chunks.iter().map(Vec::as_slice))
+        match &chunks {
+            Decoded::Borrowed(t) => stats::record(&mut store, t.iter().map(Vec::as_slice)),
+            Decoded::Owned(t) => stats::record(&mut store, t.iter().map(Vec::as_slice)),
+        }
     };
     if refused > 0 {
         counters.add("traces.stats_points_refused", refused);
     }
+    // Only what the store will keep is copied out of the payload.
+    let budget = intake.shared.traces().max_bytes();
+    let kept = chunks.newest_within(budget);
     {
         let mut traces = intake.shared.traces();
-        for chunk in chunks {
+        for chunk in kept {
             traces.insert(chunk);
         }
     }
