@@ -1,0 +1,623 @@
+//! Scenario files (TOML) into a [`Scenario`]. Every error names the file, the line and the
+//! field: the TOML parser gives the byte span, `serde_path_to_error` the field's path, and
+//! the checks that span several fields (the phase an expectation names, two loads at once)
+//! keep the span of their table with `serde_spanned`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use serde_spanned::Spanned;
+
+use super::duration::{Dur, PhaseLength};
+use super::{
+    AgentOutage, ContainerAction, CpuSpike, ErrorBurst, Expectation, LatencyBurst, Load, Mix,
+    MonitorRef, MonitorState, Phase, Scenario, Traffic, When,
+};
+
+/// A scenario refused: where and why (boxed: errors travel in `Result`s, kept small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError(Box<ErrorDetail>);
+
+impl std::ops::Deref for ScenarioError {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field's path, `phase[1].traffic.rate` (indices from 0).
+    pub field: Option<String>,
+    pub message: String,
+    /// The line of the file, to show under the message.
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scenario {}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+            if let Some(col) = self.column {
+                write!(f, ", column {col}")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let (Some(line), Some(text)) = (self.line, &self.excerpt) {
+            write!(f, "\n{line:>5} | {text}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Line and column (from 1) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, col)
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn error(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: Option<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let (line, column) = match span {
+            Some(s) => {
+                let (l, c) = line_col(self.text, s.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        let excerpt = line.and_then(|l| self.text.lines().nth(l - 1).map(|t| t.to_owned()));
+        ScenarioError(Box::new(ErrorDetail {
+            file: self.file.to_owned(),
+            line,
+            column,
+            field: field.filter(|f| !f.is_empty() && f != "."),
+            message: message.into(),
+            excerpt,
+        }))
+    }
+}
+
+/// Parses and checks `text`, read from `file` (named in errors).
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { file, text };
+    let de = toml::Deserializer::parse(text).map_err(|e| ctx.error(e.span(), None, e.message()))?;
+    let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
+        // `Spanned` wrappers show in the path as a private key: not the user's business.
+        let path = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "")
+            .replace("$__serde_spanned_private_value", "");
+        let inner = e.into_inner();
+        ctx.error(inner.span(), Some(path), plain_types(inner.message()))
+    })?;
+    build(&ctx, raw)
+}
+
+/// serde names Rust types (`expected f64`); a scenario's author thinks in TOML values.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected usize", "expected a whole number")
+        .replace("expected u64", "expected a whole number")
+        .replace("expected u32", "expected a whole number")
+}
+
+// ---------------------------------------------------------------------------------------
+// The file's shape. Unknown keys are refused (a typo must not silently change a run).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    users: Option<Spanned<usize>>,
+    #[serde(default)]
+    hatch_rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    trace_headers: bool,
+    #[serde(default)]
+    timeout: Option<Dur>,
+    /// Defaults for the phases' traffic.
+    #[serde(default)]
+    traffic: Option<Spanned<RawTraffic>>,
+    #[serde(rename = "phase")]
+    phases: Spanned<Vec<Spanned<RawPhase>>>,
+    #[serde(rename = "expect", default)]
+    expectations: Vec<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawTraffic {
+    #[serde(default)]
+    rate: Option<Rate>,
+    #[serde(default)]
+    users: Option<Users>,
+    #[serde(default)]
+    mix: Option<Mix>,
+    #[serde(default)]
+    slow_ms: Option<SlowMs>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhase {
+    name: String,
+    duration: PhaseLength,
+    #[serde(default)]
+    traffic: Option<Spanned<RawTraffic>>,
+    #[serde(default)]
+    cpu_spike: Option<Spanned<CpuSpike>>,
+    #[serde(default)]
+    error_burst: Option<ErrorBurst>,
+    #[serde(default)]
+    latency_burst: Option<LatencyBurst>,
+    #[serde(default)]
+    container: Vec<Spanned<ContainerAction>>,
+    #[serde(default)]
+    agent_outage: Option<Spanned<AgentOutage>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    monitor: RawMonitorRef,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    state: Option<StateName>,
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    within: Option<Dur>,
+    #[serde(default)]
+    never: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawMonitorRef {
+    Id(u64),
+    Name(String),
+}
+
+// ---------------------------------------------------------------------------------------
+// Values checked as they are read, so their errors carry the value's own line.
+
+macro_rules! bounded_number {
+    ($name:ident, $t:ty, $check:expr, $what:expr) => {
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+        pub struct $name(pub $t);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = <$t>::deserialize(d)?;
+                let check: fn($t) -> bool = $check;
+                if check(v) {
+                    Ok($name(v))
+                } else {
+                    Err(serde::de::Error::custom(format!(
+                        "{v} is out of range: {}",
+                        $what
+                    )))
+                }
+            }
+        }
+    };
+}
+
+bounded_number!(
+    Percent,
+    f64,
+    |v| v > 0.0 && v <= 100.0,
+    "a percent above 0 and at most 100"
+);
+bounded_number!(
+    Cores,
+    f64,
+    |v| v > 0.0 && v <= 1024.0,
+    "a number of cores above 0"
+);
+bounded_number!(
+    Share,
+    f64,
+    |v| (0.0..=1.0).contains(&v),
+    "a share from 0 to 1"
+);
+bounded_number!(
+    Rate,
+    f64,
+    |v| v > 0.0 && v <= 1_000_000.0,
+    "requests per second above 0 and at most 1000000"
+);
+bounded_number!(
+    Users,
+    usize,
+    |v| (1..=100_000).contains(&v),
+    "from 1 to 100000 users"
+);
+bounded_number!(
+    BurnMs,
+    u64,
+    |v| (1..=2000).contains(&v),
+    "from 1 to 2000 ms (the demo service's DEMO_BURN_MAX_MS default)"
+);
+bounded_number!(
+    SlowMs,
+    u64,
+    |v| (1..=10_000).contains(&v),
+    "from 1 to 10000 ms (the demo service's DEMO_SLOW_MAX_MS default)"
+);
+
+pub fn default_burn_ms() -> BurnMs {
+    BurnMs(250)
+}
+
+pub fn default_agent_service() -> String {
+    "agent-lite".into()
+}
+
+struct StateName(MonitorState);
+
+impl<'de> Deserialize<'de> for StateName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        MonitorState::from_name(&s).map(StateName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown state {s:?}: expected \"OK\", \"Warn\", \"Alert\" or \"No Data\""
+            ))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks across fields.
+
+fn build(ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    let name = raw.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ctx.error(Some(0..0), Some("name".into()), "the scenario needs a name"));
+    }
+    if let Some(u) = &raw.users {
+        if *u.get_ref() == 0 || *u.get_ref() > 100_000 {
+            return Err(ctx.error(
+                Some(u.span()),
+                Some("users".into()),
+                "the pool of users is from 1 to 100000",
+            ));
+        }
+    }
+    if let Some(h) = &raw.hatch_rate {
+        if h.get_ref().is_nan() || *h.get_ref() <= 0.0 {
+            return Err(ctx.error(
+                Some(h.span()),
+                Some("hatch_rate".into()),
+                "users started per second must be above 0",
+            ));
+        }
+    }
+    let default_traffic = raw.traffic.map(|t| t.into_inner()).unwrap_or_default();
+    if default_traffic.rate.is_some() && default_traffic.users.is_some() {
+        return Err(ctx.error(
+            None,
+            Some("traffic".into()),
+            "give either `rate` (open model) or `users` (closed model), not both",
+        ));
+    }
+    let phases_span = raw.phases.span();
+    let raw_phases = raw.phases.into_inner();
+    if raw_phases.is_empty() {
+        return Err(ctx.error(
+            Some(phases_span),
+            Some("phase".into()),
+            "a scenario has at least one [[phase]]",
+        ));
+    }
+    let count = raw_phases.len();
+    let mut names = HashSet::new();
+    let mut phases = Vec::with_capacity(count);
+    for (i, spanned) in raw_phases.into_iter().enumerate() {
+        let span = spanned.span();
+        let p = spanned.into_inner();
+        let at = |field: &str| Some(format!("phase[{i}].{field}"));
+        let pname = p.name.trim().to_owned();
+        if pname.is_empty() {
+            return Err(ctx.error(Some(span), at("name"), "a phase needs a name"));
+        }
+        if !names.insert(pname.clone()) {
+            return Err(ctx.error(
+                Some(span),
+                at("name"),
+                format!(
+                    "two phases are named {pname:?}: expectations name phases, so names are unique"
+                ),
+            ));
+        }
+        let duration = match p.duration {
+            PhaseLength::For(d) => Some(d),
+            PhaseLength::Forever if i + 1 == count => None,
+            PhaseLength::Forever => {
+                return Err(ctx.error(
+                    Some(span),
+                    at("duration"),
+                    "only the last phase can last \"forever\"",
+                ))
+            }
+        };
+        let traffic = resolve_traffic(ctx, &default_traffic, p.traffic, i)?;
+        let mut cpu_spike = None;
+        if let Some(c) = p.cpu_spike {
+            let cspan = c.span();
+            let c = c.into_inner();
+            if let Some(d) = duration {
+                let end = c.at.0 + c.duration.map_or(Duration::ZERO, |d| d.0);
+                if c.at.0 >= d || end > d {
+                    return Err(ctx.error(
+                        Some(cspan),
+                        at("cpu_spike"),
+                        format!(
+                            "the spike (at {} for {}) does not fit in the phase's {}",
+                            c.at,
+                            c.duration.map_or("the rest".into(), |d| d.to_string()),
+                            super::duration::format(d)
+                        ),
+                    ));
+                }
+            } else if c.duration.is_none() {
+                return Err(ctx.error(
+                    Some(cspan),
+                    at("cpu_spike.duration"),
+                    "a CPU spike in a phase that lasts forever needs its own duration",
+                ));
+            }
+            cpu_spike = Some(c);
+        }
+        let shares =
+            p.error_burst.map_or(0.0, |b| b.share.0) + p.latency_burst.map_or(0.0, |b| b.share.0);
+        if shares > 1.0 {
+            return Err(ctx.error(
+                Some(span),
+                at("error_burst"),
+                format!("the shares of error_burst and latency_burst add up to {shares}, over 1"),
+            ));
+        }
+        let mut containers = Vec::new();
+        for (j, c) in p.container.into_iter().enumerate() {
+            let cspan = c.span();
+            let c = c.into_inner();
+            if c.service.trim().is_empty() {
+                return Err(ctx.error(
+                    Some(cspan),
+                    Some(format!("phase[{i}].container[{j}].service")),
+                    "name the compose service (label com.docker.compose.service)",
+                ));
+            }
+            check_offset(
+                ctx,
+                duration,
+                c.at,
+                cspan,
+                format!("phase[{i}].container[{j}].at"),
+            )?;
+            containers.push(c);
+        }
+        let mut agent_outage = None;
+        if let Some(o) = p.agent_outage {
+            let ospan = o.span();
+            let o = o.into_inner();
+            check_offset(
+                ctx,
+                duration,
+                o.at,
+                ospan.clone(),
+                format!("phase[{i}].agent_outage.at"),
+            )?;
+            if o.duration.0.is_zero() {
+                return Err(ctx.error(
+                    Some(ospan),
+                    at("agent_outage.duration"),
+                    "an outage lasts more than 0s",
+                ));
+            }
+            agent_outage = Some(o);
+        }
+        phases.push(Phase {
+            name: pname,
+            duration,
+            traffic,
+            cpu_spike,
+            error_burst: p.error_burst,
+            latency_burst: p.latency_burst,
+            containers,
+            agent_outage,
+        });
+    }
+    let mut expectations = Vec::new();
+    for (i, e) in raw.expectations.into_iter().enumerate() {
+        expectations.push(build_expect(ctx, &phases, i, e)?);
+    }
+    Ok(Scenario {
+        name,
+        description: raw.description.trim().to_owned(),
+        source: ctx.file.to_owned(),
+        users: raw.users.map(|u| u.into_inner()),
+        hatch_rate: raw.hatch_rate.map(|h| h.into_inner()),
+        trace_headers: raw.trace_headers,
+        timeout: raw.timeout.map_or(Duration::from_secs(30), |t| t.0),
+        phases,
+        expectations,
+    })
+}
+
+fn check_offset(
+    ctx: &Ctx,
+    phase: Option<Duration>,
+    at: Dur,
+    span: std::ops::Range<usize>,
+    field: String,
+) -> Result<(), ScenarioError> {
+    match phase {
+        Some(d) if at.0 >= d => Err(ctx.error(
+            Some(span),
+            Some(field),
+            format!(
+                "{at} is past the end of the phase ({})",
+                super::duration::format(d)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A phase's traffic: its own fields over the scenario's `[traffic]` defaults. A phase that
+/// gives `rate` or `users` chooses its model; one that gives neither keeps the default's.
+fn resolve_traffic(
+    ctx: &Ctx,
+    default: &RawTraffic,
+    own: Option<Spanned<RawTraffic>>,
+    i: usize,
+) -> Result<Traffic, ScenarioError> {
+    let (span, own) = match own {
+        Some(t) => (Some(t.span()), t.into_inner()),
+        None => (None, RawTraffic::default()),
+    };
+    let field = Some(format!("phase[{i}].traffic"));
+    if own.rate.is_some() && own.users.is_some() {
+        return Err(ctx.error(
+            span,
+            field,
+            "give either `rate` (open model) or `users` (closed model), not both",
+        ));
+    }
+    let load = match (own.rate, own.users, default.rate, default.users) {
+        (Some(r), _, _, _) => Load::Rate(r.0),
+        (_, Some(u), _, _) => Load::Users(u.0),
+        (_, _, Some(r), _) => Load::Rate(r.0),
+        (_, _, _, Some(u)) => Load::Users(u.0),
+        _ => {
+            return Err(ctx.error(
+                span,
+                field,
+                "no traffic: give `rate` (requests per second) or `users` here or in the scenario's [traffic]",
+            ))
+        }
+    };
+    let mix = own.mix.or(default.mix).unwrap_or_default();
+    if mix.total() == 0 {
+        return Err(ctx.error(
+            span,
+            Some(format!("phase[{i}].traffic.mix")),
+            "the mix's weights add up to 0",
+        ));
+    }
+    Ok(Traffic {
+        load,
+        mix,
+        slow_ms: own.slow_ms.or(default.slow_ms).map(|s| s.0),
+    })
+}
+
+fn build_expect(
+    ctx: &Ctx,
+    phases: &[Phase],
+    i: usize,
+    e: Spanned<RawExpect>,
+) -> Result<Expectation, ScenarioError> {
+    let span = e.span();
+    let line = line_col(ctx.text, span.start).0;
+    let e = e.into_inner();
+    let at = |field: &str| Some(format!("expect[{i}].{field}"));
+    let monitor = match e.monitor {
+        RawMonitorRef::Id(id) => MonitorRef::Id(id),
+        RawMonitorRef::Name(n) if n.trim().is_empty() => {
+            return Err(ctx.error(
+                Some(span),
+                at("monitor"),
+                "name the monitor (or give its id)",
+            ))
+        }
+        RawMonitorRef::Name(n) => match n.trim().parse::<u64>() {
+            Ok(id) => MonitorRef::Id(id),
+            Err(_) => MonitorRef::Name(n),
+        },
+    };
+    let when =
+        match (e.never, e.phase, e.within) {
+            (true, None, None) => When::Never,
+            (true, _, _) => {
+                return Err(ctx.error(
+                    Some(span),
+                    at("never"),
+                    "`never = true` covers the whole run: leave out `phase` and `within`",
+                ))
+            }
+            (false, Some(phase), Some(within)) => {
+                let Some(idx) = phases.iter().position(|p| p.name == phase.trim()) else {
+                    let known: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
+                    return Err(ctx.error(
+                        Some(span),
+                        at("phase"),
+                        format!("no phase is named {phase:?} (phases: {})", known.join(", ")),
+                    ));
+                };
+                if within.0.is_zero() {
+                    return Err(ctx.error(Some(span), at("within"), "`within` is more than 0s"));
+                }
+                When::Within {
+                    phase: idx,
+                    within: within.0,
+                }
+            }
+            (false, None, _) => {
+                return Err(ctx.error(
+                    Some(span),
+                    at("phase"),
+                    "say when: `phase = \"...\"` with `within = \"60s\"`, or `never = true`",
+                ))
+            }
+            (false, Some(_), None) => return Err(ctx.error(
+                Some(span),
+                at("within"),
+                "`phase` needs `within`: how long after the phase's start the state must be seen",
+            )),
+        };
+    Ok(Expectation {
+        monitor,
+        group: e
+            .group
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty()),
+        state: e.state.map_or(MonitorState::Alert, |s| s.0),
+        when,
+        line,
+    })
+}

@@ -1,0 +1,238 @@
+//! Scenario files: what parses, and what is refused with the file, line and field named.
+
+use std::time::Duration;
+
+use super::parse::{parse, ScenarioError};
+use super::{ContainerVerb, Load, MonitorRef, MonitorState, When};
+
+fn refused(text: &str) -> ScenarioError {
+    match parse("lab.toml", text) {
+        Ok(s) => panic!("accepted: {s:?}"),
+        Err(e) => e,
+    }
+}
+
+const HEAD: &str = "name = \"t\"\n[traffic]\nrate = 10\n";
+
+#[test]
+fn a_full_scenario_parses() {
+    let s = parse(
+        "lab.toml",
+        r#"
+name = "full"
+description = "everything"
+users = 40
+hatch_rate = 8
+trace_headers = true
+timeout = "10s"
+
+[traffic]
+rate = 20
+mix = { "/" = 90, "/slow" = 8, "/error" = 2 }
+slow_ms = 700
+
+[[phase]]
+name = "calm"
+duration = "1m"
+
+[[phase]]
+name = "closed"
+duration = "30s"
+traffic = { users = 5 }
+cpu_spike = { percent = 80, cores = 1, at = "5s", duration = "20s", ramp = "5s", burn_ms = 150, local = true }
+latency_burst = { share = 0.2, ms = 1500 }
+error_burst = { share = 0.1 }
+container = [{ action = "crash", service = "demo-service", at = "10s", down_for = "5s" }]
+agent_outage = { at = "1s", duration = "10s" }
+
+[[expect]]
+monitor = 42
+group = "host:lab"
+state = "no data"
+phase = "closed"
+within = "45s"
+
+[[expect]]
+monitor = "CPU"
+never = true
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.users, Some(40));
+    assert!(s.trace_headers);
+    assert_eq!(s.timeout, Duration::from_secs(10));
+    assert_eq!(s.phases[0].traffic.load, Load::Rate(20.0));
+    assert_eq!(s.phases[0].traffic.slow_ms, Some(700));
+    assert_eq!(s.phases[1].traffic.load, Load::Users(5));
+    assert_eq!(s.phases[1].traffic.mix.slow, 8, "the default mix is kept");
+    let c = s.phases[1].cpu_spike.expect("a spike");
+    assert!(c.local && c.percent.0 == 80.0 && c.burn_ms.0 == 150);
+    assert_eq!(s.phases[1].containers[0].action, ContainerVerb::Crash);
+    assert_eq!(
+        s.phases[1]
+            .agent_outage
+            .as_ref()
+            .map(|o| o.service.as_str()),
+        Some("agent-lite")
+    );
+    assert_eq!(s.expectations[0].monitor, MonitorRef::Id(42));
+    assert_eq!(s.expectations[0].state, MonitorState::NoData);
+    assert_eq!(
+        s.expectations[0].when,
+        When::Within {
+            phase: 1,
+            within: Duration::from_secs(45)
+        }
+    );
+    assert_eq!(s.expectations[1].state, MonitorState::Alert, "the default");
+    assert_eq!(s.expectations[1].when, When::Never);
+    assert_eq!(s.total(), Some(Duration::from_secs(90)));
+    assert!(s.needs_docker());
+}
+
+#[test]
+fn a_type_error_names_line_column_and_field() {
+    let e = refused(
+        "name = \"t\"\n[traffic]\nrate = \"fast\"\n[[phase]]\nname = \"a\"\nduration = \"1s\"\n",
+    );
+    assert_eq!(
+        (e.file.as_str(), e.line, e.column),
+        ("lab.toml", Some(3), Some(8))
+    );
+    assert_eq!(e.field.as_deref(), Some("traffic.rate"));
+    assert!(e.message.contains("expected a number"), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("scenario lab.toml, line 3, column 8, field `traffic.rate`:"),
+        "{shown}"
+    );
+    assert!(shown.ends_with("    3 | rate = \"fast\""), "{shown}");
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_the_known_ones() {
+    let e = refused(&format!(
+        "{HEAD}[[phase]]\nname = \"a\"\nduraton = \"1s\"\n"
+    ));
+    assert_eq!(e.line, Some(6));
+    assert_eq!(e.field.as_deref(), Some("phase[0].duraton"));
+    assert!(
+        e.message
+            .contains("unknown field `duraton`, expected one of `name`, `duration`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn values_out_of_range_name_their_field() {
+    let cases = [
+        (
+            "error_burst = { share = 1.5 }",
+            "phase[0].error_burst.share",
+            "a share from 0 to 1",
+        ),
+        (
+            "cpu_spike = { percent = 0 }",
+            "phase[0].cpu_spike.percent",
+            "a percent above 0",
+        ),
+        (
+            "cpu_spike = { percent = 50, burn_ms = 5000 }",
+            "phase[0].cpu_spike.burn_ms",
+            "from 1 to 2000 ms",
+        ),
+        (
+            "latency_burst = { share = 0.5, ms = 0 }",
+            "phase[0].latency_burst.ms",
+            "from 1 to 10000 ms",
+        ),
+        (
+            "traffic = { rate = -1 }",
+            "phase[0].traffic.rate",
+            "requests per second above 0",
+        ),
+        (
+            "container = [{ action = \"explode\", service = \"x\" }]",
+            "phase[0].container[0].action",
+            "unknown variant `explode`",
+        ),
+        (
+            "agent_outage = { duration = \"soon\" }",
+            "phase[0].agent_outage.duration",
+            "\"soon\" is not a duration",
+        ),
+    ];
+    for (line, field, message) in cases {
+        let e = refused(&format!(
+            "{HEAD}[[phase]]\nname = \"a\"\nduration = \"30s\"\n{line}\n"
+        ));
+        assert_eq!(e.line, Some(7), "{line}: {e}");
+        assert_eq!(e.field.as_deref(), Some(field), "{line}: {e}");
+        assert!(e.message.contains(message), "{line}: {e}");
+    }
+}
+
+#[test]
+fn checks_across_fields_point_at_their_table() {
+    let phase = |extra: &str| format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"30s\"\n{extra}");
+    let cases = [
+        (phase("traffic = { rate = 5, users = 3 }\n"), 7, "phase[0].traffic", "not both"),
+        (phase("error_burst = { share = 0.6 }\nlatency_burst = { share = 0.6 }\n"), 4, "phase[0].error_burst", "add up to 1.2"),
+        (phase("cpu_spike = { percent = 50, at = \"20s\", duration = \"20s\" }\n"), 7, "phase[0].cpu_spike", "does not fit"),
+        (phase("container = [{ action = \"kill\", service = \"x\", at = \"40s\" }]\n"), 7, "phase[0].container[0].at", "past the end"),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"forever\"\n[[phase]]\nname = \"b\"\nduration = \"1s\"\n"),
+            4,
+            "phase[0].duration",
+            "only the last phase",
+        ),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"1s\"\n[[phase]]\nname = \"a\"\nduration = \"1s\"\n"),
+            7,
+            "phase[1].name",
+            "two phases are named \"a\"",
+        ),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"1s\"\n\n[[expect]]\nmonitor = \"m\"\nphase = \"b\"\nwithin = \"5s\"\n"),
+            8,
+            "expect[0].phase",
+            "no phase is named \"b\" (phases: a)",
+        ),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"1s\"\n\n[[expect]]\nmonitor = \"m\"\nphase = \"a\"\n"),
+            8,
+            "expect[0].within",
+            "`phase` needs `within`",
+        ),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"1s\"\n\n[[expect]]\nmonitor = \"m\"\nnever = true\nphase = \"a\"\n"),
+            8,
+            "expect[0].never",
+            "leave out `phase` and `within`",
+        ),
+        (
+            format!("{HEAD}[[phase]]\nname = \"a\"\nduration = \"1s\"\n\n[[expect]]\nmonitor = \"m\"\nstate = \"Fired\"\nnever = true\n"),
+            10,
+            "expect[0].state",
+            "unknown state \"Fired\"",
+        ),
+    ];
+    for (text, line, field, message) in cases {
+        let e = refused(&text);
+        assert_eq!(e.line, Some(line), "{field}: {e}");
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(e.message.contains(message), "{e}");
+    }
+}
+
+#[test]
+fn a_scenario_without_traffic_or_phases_is_refused() {
+    let e = refused("name = \"t\"\n[[phase]]\nname = \"a\"\nduration = \"1s\"\n");
+    assert_eq!(e.field.as_deref(), Some("phase[0].traffic"));
+    assert!(e.message.contains("no traffic"), "{e}");
+    let e = refused("name = \"t\"\n");
+    assert!(e.message.contains("missing field `phase`"), "{e}");
+    let e = refused("name = \"t\"\n[traffic\n");
+    assert_eq!(e.line, Some(2));
+    assert!(e.field.is_none());
+}
