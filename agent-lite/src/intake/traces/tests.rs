@@ -25,5 +25,9 @@ fn only_the_newest_traces_that_fit_are_copied_for_the_store() {
     assert_eq!(ids, vec![8, 9, 10], "the newest, oldest first");
     let body = json_payload(2);
     let d = decode(Version::V04, Some("application/json"), &body).expect("decodes");
-    assert_eq!(d.newest_within(1).len(), 1, "a trace bigger than the store still keeps one");
+    assert_eq!(
+        d.newest_within(1).len(),
+        1,
+        "a trace bigger than the store still keeps one"
+    );
 }
