@@ -31,6 +31,8 @@
 # is bounded in time; whatever the script starts is stopped when it exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 QUICK=${QUICK:-0}
 DURATION=${DURATION:-10}
@@ -71,9 +73,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   timeout 3600 cargo build --release -q -p agent-lite -p lab-testkit -p demo-service ||
     die "cargo build --release -p agent-lite -p lab-testkit -p demo-service failed"
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null) ||
-  target_dir=${CARGO_TARGET_DIR:-target}
+target_dir=$(bench_target_dir)
 AGENT=${AGENT_LITE:-$target_dir/release/agent-lite}
 BLAST=$target_dir/release/lab-blast
 SERVICE=$target_dir/release/demo-service
@@ -81,40 +81,14 @@ SERVICE=$target_dir/release/demo-service
 [ -x "$BLAST" ] || die "$BLAST is missing: the crate lab-testkit (tests/testkit/) must build the binary lab-blast (cargo build --release -p lab-testkit)"
 [ -x "$SERVICE" ] || die "$SERVICE is missing (cargo build --release -p demo-service)"
 
-# --- process handling ---------------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-agent-lite.XXXXXX")
+# --- process handling (bench/lib.sh) -------------------------------------------------------
 mkdir -p "$RAW"
-pids=()
-watchdog=
-cleanup() {
-  local status=$? pid _
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.1
-  done
-  # Each process was started in its own session: this also ends what it left behind.
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  [ -z "$watchdog" ] || kill -KILL -- "-$watchdog" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+# The whole run (after the build) is bounded: past its budget the script stops itself.
+budget=$((4 * DURATION + 300))
+bench_begin agent-lite "$budget"
 # set -e stops at a failed command without a word: say which.
 set -E
 trap 'echo "bench: error: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
-
-# The whole run (after the build) is bounded: past its budget the script stops itself.
-budget=$((4 * DURATION + 300))
-# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-setsid bash -c 'sleep "$1"; echo "bench: over its time budget of $1 s; stopping" >&2; kill -TERM "$2"' \
-  _ "$budget" "$$" </dev/null &
-watchdog=$!
 
 # spawn NAME LIMIT_S COMMAND...: starts COMMAND in its own session, output to $work/NAME.log,
 # ended by timeout after LIMIT_S at the latest. Sets spawned (timeout's pid, the session's) and
@@ -136,28 +110,6 @@ spawn() {
   die "$name did not start"
 }
 
-# stop PID: SIGTERM (timeout passes it on), up to 45 s to exit, then SIGKILL to its session.
-stop() {
-  local pid=$1 _
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 450); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "bench: pid $pid still runs 45 s after SIGTERM; killing it" >&2
-  fi
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  forget "$pid"
-}
-
-forget() {
-  local keep=() p
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
-
 # bounded LIMIT_S OUT COMMAND...: runs COMMAND for LIMIT_S at most, stdout to OUT (stderr to
 # OUT.err), and waits for it in a way a signal to this script interrupts.
 bounded() {
@@ -169,25 +121,6 @@ bounded() {
   wait "$pid" || rc=$?
   forget "$pid"
   return "$rc"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_http URL PID NAME: polls URL until it answers 2xx (60 s at most) while PID lives.
-wait_http() {
-  local url=$1 pid=$2 name=$3 _
-  for _ in $(seq 600); do
-    curl -fs -o /dev/null --max-time 1 "$url" && return 0
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$work/$name.log" >&2 || true
-      die "$name exited before answering $url"
-    fi
-    sleep 0.1
-  done
-  tail -n 20 "$work/$name.log" >&2 || true
-  die "$name does not answer $url after 60 s"
 }
 
 # json FILE EXPR: evaluates the Python expression EXPR over the JSON in FILE (as `d`) and

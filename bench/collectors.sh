@@ -13,6 +13,8 @@
 # containers run a static C program imported as an image, since no registry is reachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 QUICK=${QUICK:-0}
 CONTAINERS=${CONTAINERS:-20}
@@ -31,7 +33,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "cargo build --release -p agent-lite"
   cargo build --release -q -p agent-lite
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(bench_target_dir)
 BIN="$target_dir/release/agent-lite"
 [ -x "$BIN" ] || die "$BIN is missing (run without SKIP_BUILD)"
 

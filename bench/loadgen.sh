@@ -25,6 +25,8 @@
 # is bounded in time; whatever the script starts is stopped when it exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 QUICK=${QUICK:-0}
 DURATION=${DURATION:-10}
@@ -62,50 +64,18 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   timeout 3600 cargo build --release -q -p loadgen -p demo-service ||
     die "cargo build --release -p loadgen -p demo-service failed"
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null) ||
-  target_dir=${CARGO_TARGET_DIR:-target}
+target_dir=$(bench_target_dir)
 SERVICE=$target_dir/release/demo-service
 LOADGEN=$target_dir/release/loadgen
 for bin in "$SERVICE" "$LOADGEN"; do
   [ -x "$bin" ] || die "$bin is missing: cargo build --release -p $(basename "$bin")"
 done
 
-# --- process handling ---------------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-loadgen.XXXXXX")
+# --- process handling (bench/lib.sh) -------------------------------------------------------
 mkdir -p "$RAW"
-pids=()
-watchdog=
-cleanup() {
-  local status=$? pid _
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.1
-  done
-  # Each process was started in its own session: this also ends what it left behind.
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  [ -z "$watchdog" ] || kill -KILL -- "-$watchdog" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
-
 # The whole run (after the build) is bounded: past its budget the script stops itself.
 budget=$((3 * (WARMUP + DURATION + 60) + 120))
-# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-setsid bash -c 'sleep "$1"; echo "bench: over its time budget of $1 s; stopping" >&2; kill -TERM "$2"' \
-  _ "$budget" "$$" </dev/null &
-watchdog=$!
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_begin loadgen "$budget"
 
 # bounded LIMIT_S OUT COMMAND...: runs COMMAND for LIMIT_S at most under GNU time (its CPU
 # seconds, user + system, into OUT.cpu), output to OUT; waits in a way a signal interrupts.
@@ -116,9 +86,7 @@ bounded() {
   pid=$!
   pids+=("$pid")
   wait "$pid" || rc=$?
-  local keep=() p
-  for p in "${pids[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  pids=("${keep[@]}")
+  forget "$pid"
   awk 'NF == 2 && $1 ~ /^[0-9.]+$/ {print $1 + $2}' "$out.time" | tail -n 1 >"$out.cpu"
   return "$rc"
 }
