@@ -23,13 +23,7 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         let registry = shared.monitors();
         let mut by_state = std::collections::BTreeMap::<&str, u64>::new();
         for e in registry.entries() {
-            let worst = e
-                .states
-                .values()
-                .map(|s| s.status)
-                .max_by_key(|s| s.severity())
-                .map_or("OK", |s| s.name());
-            *by_state.entry(worst).or_default() += 1;
+            *by_state.entry(e.overall_state().name()).or_default() += 1;
         }
         let failing: Vec<_> = registry
             .entries()

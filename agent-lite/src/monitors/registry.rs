@@ -35,6 +35,17 @@ pub struct Entry {
     pub modified: i64,
 }
 
+impl Entry {
+    /// The worst state of its groups, as Datadog's `overall_state`.
+    pub fn overall_state(&self) -> Status {
+        self.states
+            .values()
+            .map(|s| s.status)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::Ok)
+    }
+}
+
 /// Everything a notification needs, taken while the registry is locked.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -326,12 +337,7 @@ fn notice(m: &Checked, t: Transition, hostname: &str) -> Notice {
 /// A monitor in the shape of Datadog's `GET /api/v1/monitor/{id}`.
 pub fn api_view(e: &Entry) -> Value {
     let mut v = serde_json::to_value(&e.checked.monitor).unwrap_or(Value::Null);
-    let overall = e
-        .states
-        .values()
-        .map(|s| s.status)
-        .max_by_key(|s| s.severity())
-        .unwrap_or(Status::Ok);
+    let overall = e.overall_state();
     let groups: serde_json::Map<String, Value> = e
         .states
         .iter()
