@@ -115,15 +115,16 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         )
         .init();
 
-    let limits = store::Limits {
-        retention: Duration::from_secs(cfg.retention_minutes * 60),
-        max_series: cfg.max_series,
+    let bounds = state::Bounds {
+        store: store::Limits {
+            retention: Duration::from_secs(cfg.retention_minutes * 60),
+            max_series: cfg.max_series,
+        },
+        trace_spans: cfg.max_trace_spans,
+        trace_bytes: (cfg.max_trace_memory_mb as usize).saturating_mul(1 << 20),
+        log_lines: cfg.logs.max_log_lines,
     };
-    let shared = Arc::new(Shared::new(cfg.hostname(), limits, cfg.max_trace_spans));
-    *shared.traces() = apm::trace_store::TraceStore::new(
-        cfg.max_trace_spans,
-        (cfg.max_trace_memory_mb as usize).saturating_mul(1 << 20),
-    );
+    let shared = Arc::new(Shared::new(cfg.hostname(), bounds));
 
     let apm_addr = SocketAddr::new(cfg.bind_host, cfg.apm_port);
     let apm = TcpListener::bind(apm_addr).await.with_context(|| {
@@ -208,7 +209,6 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             }
         }
     });
-    *shared.logs() = store::logs::Logs::new(cfg.logs.max_log_lines);
     collectors::spawn(&cfg.collectors, &cfg.logs, shared.clone());
     monitors::setup(&cfg.monitors, &shared)?;
     let monitors_task = tokio::spawn(monitors::run(

@@ -32,14 +32,34 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-impl Shared {
-    pub fn new(hostname: String, limits: Limits, max_trace_spans: usize) -> Self {
+/// How much each store keeps.
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    pub store: Limits,
+    pub trace_spans: usize,
+    pub trace_bytes: usize,
+    pub log_lines: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
         Self {
-            store: Mutex::new(Store::new(limits)),
+            store: Limits::default(),
+            trace_spans: 200_000,
+            trace_bytes: 16 << 20,
+            log_lines: 100_000,
+        }
+    }
+}
+
+impl Shared {
+    pub fn new(hostname: String, bounds: Bounds) -> Self {
+        Self {
+            store: Mutex::new(Store::new(bounds.store)),
             events: Mutex::new(Events::new(10_000)),
-            traces: Mutex::new(TraceStore::new(max_trace_spans, usize::MAX)),
+            traces: Mutex::new(TraceStore::new(bounds.trace_spans, bounds.trace_bytes)),
             monitors: Mutex::new(Registry::default()),
-            logs: Mutex::new(Logs::new(100_000)),
+            logs: Mutex::new(Logs::new(bounds.log_lines)),
             counters: Counters::default(),
             collectors: CollectorsHealth::default(),
             hostname,

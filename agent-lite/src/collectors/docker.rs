@@ -155,10 +155,10 @@ fn classify(e: &DockerError) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Limits;
+    use crate::state::Bounds;
 
     fn shared() -> Arc<Shared> {
-        Arc::new(Shared::new("lab".into(), Limits::default(), 1000))
+        Arc::new(Shared::new("lab".into(), Bounds::default()))
     }
 
     #[tokio::test]

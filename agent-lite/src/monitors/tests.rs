@@ -10,8 +10,8 @@ use super::evaluate::{evaluate, GroupState, Status, Transition};
 use super::history::History;
 use crate::intake::dogstatsd::aggregator::Aggregator;
 use crate::intake::dogstatsd::handle_packet;
+use crate::state::Bounds;
 use crate::state::Shared;
-use crate::store::Limits;
 
 /// A multiple of 10, so buckets and instants line up in the arithmetic of the tests.
 const T0: i64 = 1_700_000_000;
@@ -24,7 +24,7 @@ struct Lab {
 impl Lab {
     fn new() -> Self {
         Self {
-            shared: Shared::new("lab".into(), Limits::default(), 1000),
+            shared: Shared::new("lab".into(), Bounds::default()),
             agg: Aggregator::default(),
         }
     }
