@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of loadgen (issue 6): the most requests a second it drives against the demo
+# Stage of bench/run (issue 6): the most requests a second loadgen drives against the demo
 # service, and the CPU it takes for them, measured in one run on this machine beside its peers:
 #   (a) target/release/loadgen, a scenario of CONNS users sending `GET /` back to back
 #       (closed model, the mix all `/`), for DURATION s;
@@ -11,102 +11,45 @@
 # lowest it can be and the figures say the most about the load generators). Requests are
 # each tool's own count of answers; CPU is the tool's user + system time (GNU time), so
 # "req per CPU-s" says how many requests one of its cores sends. Every process shares the
-# machine's cores with the service. Writes bench/results/loadgen.md; tools' outputs go to
-# bench/results/raw/ (gitignored).
+# machine's cores with the service. Figures to $RESULTS/data/loadgen.json.
 #
 #   bench/loadgen.sh              # 10 s a tool (DURATION=N to change)
-#   QUICK=1 bench/loadgen.sh      # 3 s a tool, for CI (well under 2 minutes once built)
+#   QUICK=1 bench/loadgen.sh      # 3 s a tool
 #
 # Other knobs: CONNS (32: users of loadgen and locust, connections of wrk), WARMUP (1),
-# SKIP_BUILD=1 (use the binaries already built), STRICT=1 (exit 1 when a target is missed).
-# Targets of issue 6: loadgen at least 5x locust, and at least 60% of wrk.
-#
-# Everything listens on 127.0.0.1 on ports picked free at run time; every wait and every run
-# is bounded in time; whatever the script starts is stopped when it exits.
+# SKIP_BUILD=1 (use the binaries already built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+stage=loadgen
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-QUICK=${QUICK:-0}
-DURATION=${DURATION:-10}
-[ "$QUICK" = 1 ] && DURATION=3
+DURATION=${DURATION:-$(by_mode 10 3)}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-32}
-OUT=bench/results/loadgen.md
-RAW=bench/results/raw
+positive DURATION WARMUP CONNS
+bench_clean_env
 
-# Datadog, OpenTelemetry and loadgen settings of the caller's environment would change what
-# is measured.
-while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(DD|OTEL|DEMO|LOADGEN)_' || true)
-
-say() { echo "bench: $*"; }
-die() {
-  echo "bench: error: $*" >&2
-  exit 1
-}
-
-for v in DURATION WARMUP CONNS; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive whole number, not '${!v}'"
-done
-
-# --- tools and binaries -------------------------------------------------------------------
-say "tests/setup (wrk, Python venv with locust)"
-tests/setup | sed 's/^/  /'
-for tool in wrk curl python3 timeout setsid; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (tests/setup installs wrk and curl)"
-done
+bench_setup
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is missing: apt-get install time"
 [ -x .venv/bin/locust ] || die ".venv/bin/locust is missing: run tests/setup"
+bench_build
+SERVICE=$(bin demo-service)
+LOADGEN=$(bin loadgen)
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  say "cargo build --release -p loadgen -p demo-service"
-  timeout 3600 cargo build --release -q -p loadgen -p demo-service ||
-    die "cargo build --release -p loadgen -p demo-service failed"
-fi
-target_dir=$(bench_target_dir)
-SERVICE=$target_dir/release/demo-service
-LOADGEN=$target_dir/release/loadgen
-for bin in "$SERVICE" "$LOADGEN"; do
-  [ -x "$bin" ] || die "$bin is missing: cargo build --release -p $(basename "$bin")"
-done
-
-# --- process handling (bench/lib.sh) -------------------------------------------------------
-mkdir -p "$RAW"
-# The whole run (after the build) is bounded: past its budget the script stops itself.
 budget=$((3 * (WARMUP + DURATION + 60) + 120))
-bench_begin loadgen "$budget"
-
-# bounded LIMIT_S OUT COMMAND...: runs COMMAND for LIMIT_S at most under GNU time (its CPU
-# seconds, user + system, into OUT.cpu), output to OUT; waits in a way a signal interrupts.
-bounded() {
-  local limit=$1 out=$2 pid rc=0
-  shift 2
-  /usr/bin/time -f '%U %S' -o "$out.time" timeout "$limit" "$@" >"$out" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  wait "$pid" || rc=$?
-  forget "$pid"
-  awk 'NF == 2 && $1 ~ /^[0-9.]+$/ {print $1 + $2}' "$out.time" | tail -n 1 >"$out.cpu"
-  return "$rc"
-}
+bench_begin "$budget"
 
 # --- the service --------------------------------------------------------------------------
 port=$(free_port)
 URL=http://127.0.0.1:$port
-setsid timeout --foreground -k 10 $((budget + 30)) env DD_TRACE_ENABLED=false \
-  DD_RUNTIME_METRICS_ENABLED=false DD_DOGSTATSD_PORT="$(free_port)" DEMO_LOG_LEVEL=warn \
-  "$SERVICE" --listen "127.0.0.1:$port" </dev/null >"$work/service.log" 2>&1 &
-service_pid=$!
-pids+=("$service_pid")
-for _ in $(seq 300); do
-  curl -fs -o /dev/null --max-time 1 "$URL/healthz" && break
-  kill -0 "$service_pid" 2>/dev/null || { tail -n 20 "$work/service.log" >&2; die "the demo service exited"; }
-  sleep 0.1
-done
-curl -fs -o /dev/null --max-time 1 "$URL/healthz" || die "the demo service does not answer $URL/healthz"
+spawn service $((budget + 30)) env DD_TRACE_ENABLED=false DD_RUNTIME_METRICS_ENABLED=false \
+  DD_DOGSTATSD_PORT="$(free_port)" DEMO_LOG_LEVEL=warn "$SERVICE" --listen "127.0.0.1:$port"
+wait_http "$URL/healthz" "$spawned" service
 
 # --- the three tools ----------------------------------------------------------------------
+# Each run_X SECONDS NAME writes $RAW/NAME.json: requests, errors, rps, cpu_s, latency_ms.
+
 # scenario SECONDS: loadgen's scenario for one run.
 scenario() {
   cat >"$work/bench-$1.toml" <<TOML
@@ -124,35 +67,34 @@ TOML
   echo "$work/bench-$1.toml"
 }
 
-# Each run_X sets rps, p99_ms, requests, errors, cpu (CPU seconds).
 run_loadgen() {
   local d=$1 name=$2 file
   file=$(scenario "$d")
   rm -rf "$work/lg"
   bounded $((d + 60)) "$RAW/$name.txt" "$LOADGEN" run "$file" --target "$URL" --quiet --report-dir "$work/lg" ||
-    die "loadgen failed (see $RAW/$name.txt)"
-  read -r requests errors duration p99_ms < <(python3 -c '
+    die "loadgen failed (see $RAW/$name.txt and $RAW/$name.txt.err)"
+  python3 - "$work/lg/report.json" "$(cat "$RAW/$name.txt.cpu")" >"$RAW/$name.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 p = r["phases"][0]
-print(r["totals"]["requests"], r["totals"]["errors"], p["duration_s"], p["latency"]["p99_ms"])' "$work/lg/report.json")
-  rps=$(python3 -c "print(f'{$requests / $duration:.0f}')")
-  cpu=$(cat "$RAW/$name.txt.cpu")
+lat = p["latency"]
+print(json.dumps({"requests": r["totals"]["requests"], "errors": r["totals"]["errors"],
+                  "duration_s": p["duration_s"], "rps": r["totals"]["requests"] / p["duration_s"],
+                  "cpu_s": float(sys.argv[2]),
+                  "latency_ms": {"p50": lat["p50_ms"], "p95": lat["p95_ms"], "p99": lat["p99_ms"], "max": lat["max_ms"]}}))
+PY
 }
 
-run_wrk() {
+run_wrk_peer() {
   local d=$1 name=$2
-  bounded $((d + 30)) "$RAW/$name.txt" wrk -t2 -c"$CONNS" -d"${d}s" --latency "$URL/" ||
-    die "wrk failed (see $RAW/$name.txt)"
-  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$RAW/$name.txt")
-  requests=$(awk '/ requests in / {print $1}' "$RAW/$name.txt")
-  errors=$(awk '/Non-2xx or 3xx responses/ {print $NF} END {}' "$RAW/$name.txt")
-  errors=${errors:-0}
-  p99_ms=$(awk '$1 == "99%" {
-      v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-      f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1
-      printf "%.2f", v * f }' "$RAW/$name.txt")
-  cpu=$(cat "$RAW/$name.txt.cpu")
+  run_wrk "$name" "$URL/" "$d" "$CONNS"
+  python3 - "$RAW/$name.json" "$(cat "$RAW/$name.wrk.txt.cpu")" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["cpu_s"] = float(sys.argv[2])
+d["errors"] = sum(d["errors"].values())
+json.dump(d, open(sys.argv[1], "w"))
+PY
 }
 
 run_locust() {
@@ -160,67 +102,47 @@ run_locust() {
   rm -f "$work"/locust_*.csv
   bounded $((d + 60)) "$RAW/$name.txt" .venv/bin/locust -f bench/peers/locustfile.py --headless \
     -u "$CONNS" -r "$CONNS" -t "${d}s" -H "$URL" --csv "$work/locust" --only-summary --loglevel WARNING ||
-    die "locust failed (see $RAW/$name.txt)"
-  # Answers over the run's length, as for the others (locust's own Requests/s leaves out
-  # its start).
-  read -r requests errors p99_ms < <(python3 -c '
-import csv, sys
-for row in csv.DictReader(open(sys.argv[1])):
-    if row["Name"] == "Aggregated":
-        print(row["Request Count"], row["Failure Count"], row["99%"])' "$work/locust_stats.csv")
-  rps=$(python3 -c "print(f'{$requests / $d:.0f}')")
-  cpu=$(cat "$RAW/$name.txt.cpu")
+    die "locust failed (see $RAW/$name.txt and $RAW/$name.txt.err)"
+  # Answers over the run's length, as for the others (locust's own Requests/s leaves out its
+  # start). Its percentiles are rounded to 2 significant digits.
+  python3 - "$work/locust_stats.csv" "$d" "$(cat "$RAW/$name.txt.cpu")" >"$RAW/$name.json" <<'PY'
+import csv, json, sys
+row = next(r for r in csv.DictReader(open(sys.argv[1])) if r["Name"] == "Aggregated")
+n = int(row["Request Count"])
+# locust writes N/A for a percentile it has no figure for (a short run).
+ms = lambda v: float(v) if v not in ("", "N/A") else None
+print(json.dumps({"requests": n, "errors": int(row["Failure Count"]), "duration_s": float(sys.argv[2]),
+                  "rps": n / float(sys.argv[2]), "cpu_s": float(sys.argv[3]),
+                  "latency_ms": {"p50": ms(row["50%"]), "p90": ms(row["90%"]),
+                                 "p95": ms(row["95%"]), "p99": ms(row["99%"]), "max": ms(row["100%"])}}))
+PY
 }
 
-load_before=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
-declare -A R
-for tool in loadgen wrk locust; do
-  say "$tool: ${WARMUP} s warm-up, then ${DURATION} s, $CONNS users/connections, GET / on $URL"
-  "run_$tool" "$WARMUP" "$tool.warmup"
-  "run_$tool" "$DURATION" "$tool"
-  R[$tool.rps]=$rps R[$tool.p99]=$p99_ms R[$tool.requests]=$requests R[$tool.errors]=$errors R[$tool.cpu]=$cpu
-  say "  $tool: $rps req/s, p99 $p99_ms ms, $requests requests ($errors errors), ${cpu} CPU-s"
+load_before=$(loadavg)
+for tool in loadgen wrk_peer locust; do
+  name=${tool%_peer}
+  say "$name: ${WARMUP} s warm-up, then ${DURATION} s, $CONNS users/connections, GET / on $URL"
+  "run_$tool" "$WARMUP" "$name.warmup"
+  "run_$tool" "$DURATION" "$name"
+  [ "$(json "$RAW/$name.json" 'd["requests"]')" -gt 0 ] || die "$name got no answer in $DURATION s (see $RAW/$name.txt.err)"
+  say "  $name: $(json "$RAW/$name.json" 'round(d["rps"]), d["latency_ms"]["p99"], d["cpu_s"]' |
+    awk '{print $1 " req/s, p99 " $2 " ms, " $3 " CPU-s"}')"
 done
 
-# --- results ------------------------------------------------------------------------------
-calc() { python3 -c "import sys; a, b = map(float, sys.argv[2:4]); print($1)" _ "$2" "$3"; }
-per_cpu() { calc 'f"{a / b:.0f}" if b > 0 else "n/a"' "$1" "$2"; }
-cpu_pct() { calc 'f"{a / b * 100:.0f}%"' "$1" "$2"; }
-vs_locust=$(calc 'f"{a / b:.1f}"' "${R[loadgen.rps]}" "${R[locust.rps]}")
-vs_wrk=$(calc 'f"{a / b * 100:.0f}"' "${R[loadgen.rps]}" "${R[wrk.rps]}")
-locust_ok=$(calc '"met" if a >= 5 * b else "MISSED"' "${R[loadgen.rps]}" "${R[locust.rps]}")
-wrk_ok=$(calc '"met" if a >= 0.6 * b else "MISSED"' "${R[loadgen.rps]}" "${R[wrk.rps]}")
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-locust_version=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("locust"))')
-goose_version=$(awk '/^name = "goose"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock 2>/dev/null || true)
-wrk_version=$(wrk --version 2>&1 | head -1 | awk '{print $2}' || true)
-mode=
-[ "$QUICK" = 1 ] && mode="QUICK=1, "
-
-mkdir -p "$(dirname "$OUT")"
-{
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (${cpu:-unknown CPU}), $(uname -sr);"
-  echo "${mode}$CONNS users or connections, \`GET /\` on target/release/demo-service (DD_TRACE_ENABLED=false), ${DURATION} s after a ${WARMUP} s warm-up, every process on this machine."
-  echo
-  echo "| load generator | req/s | CPU-s | CPU (of one core) | req per CPU-s | p99 ms | errors |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for tool in loadgen wrk locust; do
-    case $tool in
-    loadgen) label="loadgen (goose $goose_version, closed model)" ;;
-    wrk) label="wrk $wrk_version -t2 (peer, the ceiling)" ;;
-    locust) label="locust $locust_version FastHttpUser, 1 process (peer)" ;;
-    esac
-    echo "| $label | ${R[$tool.rps]} | ${R[$tool.cpu]} | $(cpu_pct "${R[$tool.cpu]}" "$DURATION") | $(per_cpu "${R[$tool.requests]}" "${R[$tool.cpu]}") | ${R[$tool.p99]} | ${R[$tool.errors]} |"
-  done
-  echo
-  echo "- loadgen vs locust: ${vs_locust}x (target: at least 5x): $locust_ok"
-  echo "- loadgen vs wrk: ${vs_wrk}% (target: at least 60%): $wrk_ok"
-  echo "- loadgen's p99 is from each request's send (closed model); locust's p99 is rounded by locust"
-  echo "- load average (1 min) when the runs began: $load_before; other work on the machine skews the figures"
-} >"$OUT"
-say "results in $OUT:"
-cat "$OUT"
-
-if [ "${STRICT:-0}" = 1 ] && { [ "$locust_ok" != met ] || [ "$wrk_ok" != met ]; }; then
-  die "a target was missed (STRICT=1)"
-fi
+# --- figures ------------------------------------------------------------------------------
+# wrk --version exits 1 after printing its version.
+wrk_version=$(wrk --version 2>&1 | head -n 1 | awk '{print $2}' || true)
+goose=$(awk '/^name = "goose"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock 2>/dev/null || true)
+emit "$DATA/loadgen.json" <<EOF
+load $CONNS users or connections, \`GET /\` on target/release/demo-service (DD_TRACE_ENABLED=false), ${DURATION} s after a ${WARMUP} s warm-up, every process on this machine
+duration_s $DURATION
+load_before $load_before
+systems.loadgen.label loadgen (goose ${goose:-?}, closed model)
+systems.loadgen.run @$RAW/loadgen.json
+systems.wrk.label wrk ${wrk_version:-?} -t2
+systems.wrk.run @$RAW/wrk.json
+systems.locust.label locust $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("locust"))') FastHttpUser, 1 process
+systems.locust.run @$RAW/locust.json
+notes[] each tool measures latency its own way: loadgen from each request's send (closed model), wrk per request, locust rounded to 2 digits; compare throughput, not latency, across tools
+EOF
+bench_report

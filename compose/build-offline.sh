@@ -190,10 +190,10 @@ target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
 
 if [ "${LAB_SKIP_CARGO:-0}" != 1 ]; then
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (rustup.rs), or build on another machine and set LAB_SKIP_CARGO=1"
-  pkgs=()
-  for s in "${services[@]}"; do pkgs+=(-p "$s"); done
-  say "cargo build --release --locked ${pkgs[*]} (fat LTO: several minutes the first time)"
-  cargo build --release --locked "${pkgs[@]}" || die "cargo build --release ${pkgs[*]} failed"
+  # Every binary of the workspace, as bench/lib.sh builds them: the same package set resolves
+  # the same features, so whichever runs second finds everything built and links nothing.
+  say "cargo build --release --locked --workspace --bins (fat LTO: several minutes the first time)"
+  cargo build --release --locked --workspace --bins || die "cargo build --release --workspace --bins failed"
 fi
 
 context=$work/context

@@ -2,12 +2,18 @@
 //! client that sends its headers or its body too slowly is cut off, so stuck tracers or
 //! sockets left open cannot pile up, and each connection is its own task, so a slow one
 //! never holds the others. Shutdown stops accepting, then lets open requests finish.
+//!
+//! Requests hyper refuses itself (not HTTP, or a head over its limits: 400, 431, 414) never
+//! reach the app, so they are counted here, under `<family>.rejected.malformed_http` and
+//! `<family>.rejected.head_too_large`, beside the app's own rejection counters.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -18,6 +24,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::state::Shared;
 
 /// How long a client may take to send a request's headers (hyper's default is 30 s; tracers
 /// send theirs at once).
@@ -50,12 +58,57 @@ impl Accept for UnixListener {
     }
 }
 
+/// Where the requests refused before the app are counted: `<family>.rejected.<reason>`.
+#[derive(Clone)]
+pub struct Refusals {
+    pub shared: Arc<Shared>,
+    pub family: &'static str,
+}
+
+impl Refusals {
+    /// Counts a connection that ended with `error`, when hyper refused a request on it. A
+    /// client gone or a header timeout is not counted: an idle keep-alive connection ends the
+    /// same way, and it refused nothing.
+    fn count(&self, error: &(dyn std::error::Error + 'static)) {
+        let Some(e) = error.downcast_ref::<hyper::Error>() else {
+            return;
+        };
+        let reason = if e.is_parse_too_large() {
+            "head_too_large"
+        } else if e.is_parse() {
+            "malformed_http"
+        } else {
+            return;
+        };
+        self.shared
+            .counters
+            .incr(&format!("{}.rejected.{reason}", self.family));
+    }
+}
+
+/// A request refused before its body was read whole (413: over the limit; 408: too slow)
+/// leaves the connection with unread bytes, which hyper then closes. Saying so in the answer
+/// keeps the client from reusing the connection for its next request, which would fail: a
+/// tracer's next payload, or the next call of an API client, would be lost to the close.
+async fn close_unread(mut response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 pub async fn serve<L: Accept>(
     listener: L,
     app: Router,
+    refusals: Refusals,
     stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let app = app.layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
+    let app = app
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(axum::middleware::map_response(close_unread));
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -86,8 +139,11 @@ pub async fn serve<L: Accept>(
             .into_owned();
         let conn = graceful.watch(conn);
         // A connection that ends in error (a client gone, a timeout) concerns only itself.
+        let refusals = refusals.clone();
         tokio::spawn(async move {
-            let _ = conn.await;
+            if let Err(e) = conn.await {
+                refusals.count(&*e);
+            }
         });
     }
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())

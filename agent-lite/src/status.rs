@@ -72,20 +72,21 @@ pub fn record_own_metrics(shared: &Shared) {
     let counters = shared.counters.snapshot();
     let host = shared.host_tag();
     let mut store = shared.store();
+    // Written past the series cap: they are how the cap's refusals show.
     for (name, value) in counters {
-        store.set_gauge(
+        store.set_own_gauge(
             SeriesKey::new(&format!("datadog.agent_lite.{name}"), vec![host.clone()]),
             now,
             value as f64,
         );
     }
     let (series, refused) = (store.series_count(), store.refused_series);
-    store.set_gauge(
+    store.set_own_gauge(
         SeriesKey::new("datadog.agent_lite.store.series", vec![host.clone()]),
         now,
         series as f64,
     );
-    store.set_gauge(
+    store.set_own_gauge(
         SeriesKey::new("datadog.agent_lite.store.refused_series", vec![host]),
         now,
         refused as f64,

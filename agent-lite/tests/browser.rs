@@ -79,6 +79,24 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
     }
 }
 
+/// Clicks the element `css` matches, finding it again while a click fails: the page re-renders
+/// a view as its data comes in, and an element found just before is then gone (a stale
+/// element), which a slow machine hits now and then.
+async fn click(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let clicked = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.click().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(e) if Instant::now() > deadline => panic!("cannot click {css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
 /// Waits until some chart of the page has at least one point.
 async fn wait_chart_data(c: &Client) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -155,31 +173,16 @@ async fn views(c: &Client, ui: &str, trace_id: &str) {
     let row = format!("tr[data-trace-id=\"{trace_id}\"]");
     wait_text(&c, &row, "GET /error").await;
     screenshot(&c, "traces").await;
-    c.find(Locator::Css(&row))
-        .await
-        .expect("the row")
-        .click()
-        .await
-        .expect("click");
+    click(&c, &row).await;
     wait_text(&c, "#span-details", "error.type").await;
     wait_text(&c, "#flame", "http.server.request").await;
     screenshot(&c, "trace").await;
 
     // From the trace to its log lines, and from a log line back to the trace.
-    c.find(Locator::Id("trace-logs"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#trace-logs").await;
     wait_text(&c, "#log-list", "status").await;
     screenshot(&c, "logs").await;
-    c.find(Locator::Css("#log-list a.trace-link"))
-        .await
-        .expect("a trace link")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#log-list a.trace-link").await;
     wait_text(&c, "h1", trace_id).await;
 
     c.goto(&format!("{ui}/#/runtime?service=demo-service"))

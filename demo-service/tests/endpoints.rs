@@ -303,6 +303,42 @@ fn chaos_endpoints_can_be_turned_off_and_are_bounded() {
     svc.stop();
 }
 
+/// The shipped bounds (no configuration) hold for any number a client sends, and with chaos
+/// off /burn is refused whatever it asks.
+#[test]
+fn chaos_bounds_hold_by_default_for_any_number_a_client_sends() {
+    let svc = Service::start(&[("DD_TRACE_ENABLED", "false".into())]);
+    for (path, want) in [
+        ("/burn?ms=2001", 400),
+        ("/slow?ms=10001", 400),
+        ("/burn?ms=18446744073709551615", 400),
+        ("/burn?ms=18446744073709551616", 400),
+        ("/slow?ms=99999999999999999999999", 400),
+        ("/burn?ms=-1", 400),
+        ("/burn?ms=1e3", 400),
+        ("/burn?ms=0", 200),
+        ("/slow?ms=0", 200),
+    ] {
+        let res = svc.get(path);
+        assert_eq!(res.status(), want, "{path}: {:?}", res.text());
+    }
+    svc.stop();
+
+    let svc = Service::start(&[
+        ("DD_TRACE_ENABLED", "false".into()),
+        ("DEMO_CHAOS_ENABLED", "false".into()),
+    ]);
+    for path in ["/burn", "/burn?ms=1", "/burn?ms=2001"] {
+        assert_eq!(svc.get(path).status(), 403, "{path} with chaos off");
+    }
+    assert_eq!(
+        svc.get("/slow?ms=10001").status(),
+        400,
+        "/slow keeps its bound"
+    );
+    svc.stop();
+}
+
 #[test]
 fn requests_in_flight_finish_and_their_spans_are_flushed_on_sigterm() {
     let sink = TraceSink::start();

@@ -69,6 +69,10 @@ pub fn decode(body: &[u8]) -> Result<Vec<(Key, Aggregate)>, ClientStatsError> {
     Ok(out)
 }
 
+/// The most spans one bin of a tracer's sketch stands for: 2^32. With at most 2^16 bins a
+/// summary (see `decode_sketch`), the counts of a group stay far from u64::MAX.
+const MAX_BIN_WEIGHT: f64 = 4_294_967_296.0;
+
 fn aggregate(group: &ClientGroupedStats) -> Result<Aggregate, ClientStatsError> {
     let mut agg = Aggregate {
         hits: group.hits as f64,
@@ -80,15 +84,24 @@ fn aggregate(group: &ClientGroupedStats) -> Result<Aggregate, ClientStatsError> 
         if summary.is_empty() {
             continue;
         }
-        let wire = decode_sketch(summary).map_err(|reason| ClientStatsError::Sketch {
+        let invalid = |reason| ClientStatsError::Sketch {
             service: group.service.clone(),
             resource: group.resource.clone(),
             reason,
-        })?;
+        };
+        let wire = decode_sketch(summary).map_err(invalid)?;
         for (nanos, weight) in wire.ordered_bins() {
             if weight > 0.0 {
-                agg.sketch
-                    .add_with_count(nanos / 1e9, weight.round().max(1.0) as u64);
+                // The payload's own index mapping can put a bin at infinity, where our
+                // sketch's key arithmetic overflows (found by fuzzing).
+                if !nanos.is_finite() {
+                    return Err(invalid("a bin's value is not a finite number"));
+                }
+                // Capped: the sketch adds counts in a u64, which weights near u64::MAX from
+                // a payload would overflow (found by fuzzing). No tracer puts billions of
+                // spans in one bin of a 10 s bucket.
+                let count = weight.round().clamp(1.0, MAX_BIN_WEIGHT) as u64;
+                agg.sketch.add_with_count(nanos / 1e9, count);
             }
         }
     }
@@ -200,6 +213,34 @@ mod tests {
         let max = aggs[0].1.sketch.max().expect("max");
         assert!((max - 2.0).abs() < 0.04, "max {max}");
         assert_eq!(aggs[0].1.sketch.count(), 6);
+    }
+
+    /// Found by fuzzing: bins weighing about u64::MAX made the sketch's count overflow.
+    #[test]
+    fn huge_bin_weights_are_capped_not_overflowed() {
+        let mut error = WireSketch::default();
+        error.add_with_count(1e6, 1.8e19).expect("positive");
+        error.add_with_count(3e9, 1.8e19).expect("positive");
+        let aggs = decode(&payload(error.encode_to_vec())).expect("decodes");
+        assert_eq!(aggs[0].1.sketch.count(), 5 + 2 * (1 << 32));
+    }
+
+    /// Found by fuzzing: a mapping of the payload's own can put bins at infinity.
+    #[test]
+    fn bins_at_infinity_are_refused() {
+        let mut proto = WireSketch::default().into_pb();
+        if let Some(m) = proto.mapping.as_mut() {
+            m.gamma = 1e300;
+        }
+        if let Some(store) = proto.positive_values.as_mut() {
+            store.contiguous_bin_index_offset = 10_000;
+            store.contiguous_bin_counts = vec![1.0];
+        }
+        let err = decode(&payload(proto.encode_to_vec()))
+            .err()
+            .expect("refused");
+        assert_eq!(err.reason(), "invalid_sketch");
+        assert!(err.to_string().contains("not a finite number"), "{err}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use sketches_ddsketch::DDSketch;
 
-use super::SpanView;
+use super::{Span, SpanView};
 use crate::store::{new_sketch, SeriesKey, Store, Written};
 
 /// What one group of trace metrics is keyed by, per 10 s bucket (unix seconds).
@@ -50,11 +50,11 @@ impl Default for Aggregate {
 }
 
 /// Whether the Agent would compute stats for `span` within its chunk.
-pub fn counts_in_stats<S: SpanView>(span: &S, parents: &FxHashMap<u64, &str>) -> bool {
+pub fn counts_in_stats(span: &Span, parents: &FxHashMap<u64, &str>) -> bool {
     if span.metric("_top_level") == Some(1.0) || span.metric("_dd.measured") == Some(1.0) {
         return true;
     }
-    match parents.get(&span.parent_id()) {
+    match parents.get(&span.parent_id) {
         None => true,
         Some(parent_service) => *parent_service != span.service(),
     }
@@ -76,16 +76,13 @@ struct KeyRef<'a> {
 /// Adds the stats of a payload's chunks to the store; returns how many points were refused
 /// (series cap). Aggregating the whole payload first means one store write per group, not
 /// one per trace.
-pub fn record<'a, S: SpanView + 'a>(
-    store: &mut Store,
-    chunks: impl IntoIterator<Item = &'a [S]>,
-) -> u64 {
+pub fn record<'a>(store: &mut Store, chunks: impl IntoIterator<Item = &'a [Span]>) -> u64 {
     let mut aggs: FxHashMap<KeyRef<'_>, Aggregate> = FxHashMap::default();
     let mut parents: FxHashMap<u64, &str> = FxHashMap::default();
     for chunk in chunks {
         parents.clear();
-        parents.extend(chunk.iter().map(|s| (s.span_id(), s.service())));
-        for span in chunk.iter().filter(|s| counts_in_stats(*s, &parents)) {
+        parents.extend(chunk.iter().map(|s| (s.span_id, s.service())));
+        for span in chunk.iter().filter(|s| counts_in_stats(s, &parents)) {
             let key = KeyRef {
                 service: span.service(),
                 env: span.meta("env").unwrap_or("none"),
@@ -96,7 +93,7 @@ pub fn record<'a, S: SpanView + 'a>(
                 bucket: crate::store::bucket_of(span.end_secs()),
             };
             let agg = aggs.entry(key).or_default();
-            let secs = span.duration().max(0) as f64 / 1e9;
+            let secs = span.duration.max(0) as f64 / 1e9;
             agg.hits += 1.0;
             agg.errors += f64::from(u8::from(span.is_error()));
             agg.seconds += secs;
@@ -166,28 +163,20 @@ pub fn write(store: &mut Store, aggs: impl IntoIterator<Item = (Key, Aggregate)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apm::Span;
+    use crate::apm::test_span;
     use crate::store::Limits;
-    use std::collections::BTreeMap;
 
     fn span(id: u64, parent: u64, service: &str, name: &str, error: i32, ms: i64) -> Span {
-        Span {
-            service: service.into(),
-            name: name.into(),
-            resource: "GET /".into(),
-            r#type: "web".into(),
-            trace_id: 1,
-            span_id: id,
-            parent_id: parent,
-            start: 1_000_000_000_000,
-            duration: ms * 1_000_000,
+        test_span::span(
+            1,
+            id,
+            parent,
+            service,
+            name,
             error,
-            meta: BTreeMap::from([
-                ("env".into(), "dev".into()),
-                ("http.status_code".into(), "200".into()),
-            ]),
-            metrics: BTreeMap::new(),
-        }
+            ms * 1_000_000,
+            &[("env", "dev"), ("http.status_code", "200")],
+        )
     }
 
     #[test]

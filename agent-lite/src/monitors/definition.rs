@@ -122,14 +122,41 @@ impl Monitor {
         } else if t.warning_recovery.is_some() {
             return Err("options.thresholds.warning_recovery needs a warning threshold".into());
         }
-        for (name, v) in [
-            ("no_data_timeframe", self.options.no_data_timeframe),
-            ("evaluation_delay", self.options.evaluation_delay),
-            ("renotify_interval", self.options.renotify_interval),
-            ("new_group_delay", self.options.new_group_delay),
+        // At most a year: longer means nothing to a monitor, and keeps the evaluation's time
+        // arithmetic far from overflowing (no_data_timeframe = 1e300 did, found with the
+        // monitor fuzz target).
+        const YEAR_MINUTES: f64 = 365.0 * 24.0 * 60.0;
+        const YEAR_SECS: f64 = YEAR_MINUTES * 60.0;
+        for (name, v, max, unit) in [
+            (
+                "no_data_timeframe",
+                self.options.no_data_timeframe,
+                YEAR_MINUTES,
+                "minutes",
+            ),
+            (
+                "evaluation_delay",
+                self.options.evaluation_delay,
+                YEAR_SECS,
+                "seconds",
+            ),
+            (
+                "renotify_interval",
+                self.options.renotify_interval,
+                YEAR_MINUTES,
+                "minutes",
+            ),
+            (
+                "new_group_delay",
+                self.options.new_group_delay,
+                YEAR_SECS,
+                "seconds",
+            ),
         ] {
-            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
-                return Err(format!("options.{name} must be a positive number"));
+            if v.is_some_and(|v| !(0.0..=max).contains(&v)) {
+                return Err(format!(
+                    "options.{name} must be a number of {unit} from 0 to {max} (a year)"
+                ));
             }
         }
         let window_secs = query.window_secs;

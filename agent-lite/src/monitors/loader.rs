@@ -81,22 +81,28 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, String> {
 /// The monitors of one file, all or none.
 pub fn load_file(path: &Path) -> Result<Vec<Checked>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let list = match value {
-        serde_json::Value::Array(list) => list,
-        one => vec![one],
-    };
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    parse_definitions(&text, &stem)
+}
+
+/// The monitors of a file's text, all or none; those without an id get one from `stem`, the
+/// file's name. Apart from `load_file` for the fuzz targets.
+pub fn parse_definitions(text: &str, stem: &str) -> Result<Vec<Checked>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let list = match value {
+        serde_json::Value::Array(list) => list,
+        one => vec![one],
+    };
     let mut out = Vec::new();
     for (i, v) in list.into_iter().enumerate() {
         let mut monitor: Monitor = serde_json::from_value(v)
             .map_err(|e| format!("monitor #{}: not a Datadog monitor: {e}", i + 1))?;
         if monitor.id == 0 {
-            monitor.id = stable_id(&stem, i);
+            monitor.id = stable_id(stem, i);
         }
         let name = monitor.name.clone();
         out.push(

@@ -262,14 +262,16 @@ fn window(text: &str) -> Option<i64> {
     let spec = text.trim().strip_prefix("last_")?;
     let unit = spec.chars().last()?;
     let n: i64 = spec[..spec.len() - unit.len_utf8()].parse().ok()?;
-    let secs = match unit {
-        's' => n,
-        'm' => n * 60,
-        'h' => n * 3600,
-        'd' => n * 86_400,
-        'w' => n * 604_800,
+    let unit_secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
         _ => return None,
     };
+    // Checked: `last_99999999999999w` overflowed (found with the monitor fuzz target).
+    let secs = n.checked_mul(unit_secs)?;
     (10..=7 * 86_400).contains(&secs).then_some(secs)
 }
 

@@ -355,6 +355,12 @@ fn real_datadog_monitor_queries() {
         ),
         ("change(avg(last_5m)):avg:x{*} > 50", 20, "expected ','"),
         ("avg(last_5x):avg:x{*} > 1", 5, "unknown window"),
+        // Found with the fuzz target: the window's seconds overflowed.
+        (
+            "avg(last_99999999999999w):avg:x{*} > 1",
+            5,
+            "unknown window",
+        ),
         ("avg(last_5m):avg:x{*}", 22, "expected a comparator"),
         ("avg(last_5m):avg:x{*} > high", 24, "not a number"),
         ("avg(last_5m):avg:x{* > 1", 22, "closing the scope"),
@@ -408,6 +414,12 @@ fn definitions_that_cannot_work_are_refused_with_the_reason() {
         json!({"evaluation_delay": -5})
     ))
     .contains("evaluation_delay"));
+    // Found with the fuzz target: evaluating this one overflowed the look-back.
+    assert!(check(base(
+        "avg(last_5m):avg:x{*} > 80",
+        json!({"no_data_timeframe": 1e300})
+    ))
+    .contains("no_data_timeframe must be a number of minutes from 0 to 525600 (a year)"));
 }
 
 #[test]

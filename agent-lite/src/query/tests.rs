@@ -486,3 +486,15 @@ fn v1_response_has_datadogs_shape() {
     let err = v1_query(&s, "median:x{*}", 0, 1).unwrap_err();
     assert!(err.to_string().contains("column 1"), "{err}");
 }
+
+/// Found by fuzzing: `from` and `to` come from the URL, and the answer's milliseconds
+/// overflowed for times beyond ±292 million years.
+#[test]
+fn any_range_a_url_can_carry_is_answered() {
+    let s = hits_store();
+    let q = "sum:trace.op.hits{*} by {resource_name}.as_count()";
+    let r = v1_query(&s, q, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(r["from_date"], i64::MIN);
+    assert_eq!(r["to_date"], i64::MAX);
+    assert!(!r["series"].as_array().unwrap().is_empty());
+}

@@ -148,6 +148,11 @@ impl Store {
         self.series.len()
     }
 
+    /// The cap on the number of series.
+    pub fn max_series(&self) -> usize {
+        self.limits.max_series
+    }
+
     fn entry(&mut self, key: SeriesKey, kind: Kind) -> Result<&mut Series, Written> {
         let at_cap = self.series.len() >= self.limits.max_series;
         if at_cap && !self.series.contains_key(&key) {
@@ -199,6 +204,20 @@ impl Store {
                 Written::Stored
             }
             Err(w) => w,
+        }
+    }
+
+    /// Sets a gauge of agent-lite's own (`datadog.agent_lite.*`) whatever the cap: they say
+    /// what the cap refuses, so they must stay visible exactly when it is reached (a counter
+    /// first made then, `dogstatsd.points_refused`, was itself refused). Their number is fixed,
+    /// one per counter name, so they cannot be what fills the store.
+    pub fn set_own_gauge(&mut self, key: SeriesKey, ts: i64, value: f64) {
+        let series = self.series.entry(key).or_insert_with(|| Series {
+            kind: Kind::Gauge,
+            points: BTreeMap::new(),
+        });
+        if series.kind == Kind::Gauge {
+            series.points.insert(bucket_of(ts), Point::Value(value));
         }
     }
 
@@ -284,6 +303,10 @@ mod tests {
         );
         assert_eq!(s.refused_series, 1);
         assert_eq!(s.series_count(), 2);
+        // agent-lite's own gauges are written over the cap, and refuse nothing.
+        s.set_own_gauge(key("datadog.agent_lite.store.refused_series", &[]), 0, 1.0);
+        assert_eq!(s.series_count(), 3);
+        assert_eq!(s.refused_series, 1);
     }
 
     #[test]

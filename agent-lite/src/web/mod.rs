@@ -1,6 +1,10 @@
 //! The API on 5002, in the shapes of Datadog's public API where Datadog has one: metric
 //! queries, metric and tag listings, events; trace search (our own shape, `/api/v0`);
 //! Prometheus exposition; agent-lite's status.
+//!
+//! Every request the API refuses (a 4xx: a query that does not parse, a monitor that is not
+//! valid, a body over the limit, an unknown path) is counted as `api.rejected.<reason>`, as
+//! the intakes count theirs, so a client sending garbage shows in `agent-lite status`.
 
 mod api;
 mod monitors;
@@ -9,6 +13,9 @@ mod ui;
 
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -41,5 +48,50 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v0/monitors/{id}/history", get(monitors::history))
         .route("/status", get(api::status))
         .route("/metrics", get(prometheus::exposition))
+        .layer(middleware::from_fn(refuse_announced_oversize))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            count_rejections,
+        ))
         .with_state(shared)
+}
+
+/// The largest body the API reads (axum's default limit, which the JSON extractors apply).
+const MAX_BODY_BYTES: u64 = 2 << 20;
+
+/// A body announced (Content-Length) over the limit is refused before any of it is read,
+/// rather than read up to the limit first (or, for a client that sent `Expect:
+/// 100-continue`, invited and then refused).
+async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return api::error(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over {MAX_BODY_BYTES} bytes"),
+        );
+    }
+    next.run(request).await
+}
+
+/// Counts the client errors the API answers, by their status' reason
+/// (`api.rejected.bad_request`, `api.rejected.payload_too_large`, ...).
+async fn count_rejections(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() {
+        let reason = status
+            .canonical_reason()
+            .map(|r| r.to_ascii_lowercase().replace([' ', '-'], "_"))
+            .unwrap_or_else(|| status.as_u16().to_string());
+        shared.counters.incr(&format!("api.rejected.{reason}"));
+    }
+    response
 }

@@ -73,9 +73,16 @@ pub async fn get(
     Ok(Json(api_view(entry)))
 }
 
+/// A body that is not a monitor is a 400, as Datadog answers; one over the API's body limit
+/// keeps its 413, so the client learns that the size, not the content, was refused.
 fn body(body: Result<Json<Monitor>, JsonRejection>) -> Result<Monitor, ApiError> {
-    body.map(|Json(m)| m)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
+    body.map(|Json(m)| m).map_err(|e| {
+        let status = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError(status, e.body_text())
+    })
 }
 
 impl From<ChangeError> for ApiError {

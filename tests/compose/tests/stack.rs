@@ -504,26 +504,31 @@ fn the_whole_lab_runs_in_compose() {
     }
 
     // --- a monitor that went to Alert and back to OK ------------------------------------
+    // The states a seeded monitor went through, for the groups whose name contains `group`.
+    let states_of = |name: &str, group: &str| -> Option<Vec<String>> {
+        let monitors = api.get(&format!("/api/v1/monitor?name={}", encode(name)))?;
+        let id = monitors
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == name))
+            .and_then(|m| m["id"].as_i64())
+            .unwrap_or_else(|| panic!("no monitor named {name:?}: {monitors}"));
+        let h = api.get(&format!("/api/v0/monitors/{id}/history"))?;
+        Some(
+            h["transitions"]
+                .as_array()?
+                .iter()
+                .filter(|t| t["group"].as_str().is_some_and(|g| g.contains(group)))
+                .filter_map(|t| t["to"].as_str().map(str::to_owned))
+                .collect(),
+        )
+    };
     let name = "demo-service error rate above 5% (quick)";
-    let monitors = api
-        .get(&format!("/api/v1/monitor?name={}", encode(name)))
-        .expect("agent-lite lists its monitors");
-    let id = monitors
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["name"] == name))
-        .and_then(|m| m["id"].as_i64())
-        .unwrap_or_else(|| panic!("no monitor named {name:?}: {monitors}"));
     let history = wait_for(
         &format!("{name:?} to go to Alert and back to OK"),
         3 * MIN,
         Duration::from_secs(5),
         || {
-            let h = api.get(&format!("/api/v0/monitors/{id}/history"))?;
-            let states: Vec<String> = h["transitions"]
-                .as_array()?
-                .iter()
-                .filter_map(|t| t["to"].as_str().map(str::to_owned))
-                .collect();
+            let states = states_of(name, "")?;
             let alert = states.iter().position(|s| s == "Alert")?;
             states[alert..].iter().any(|s| s == "OK").then_some(states)
         },
@@ -611,6 +616,19 @@ fn the_whole_lab_runs_in_compose() {
         },
     );
     println!("crash: {die:?} and {start:?}; container.restarts = {restarts}");
+    // The seeded restarts monitor, on demo-service's own group.
+    let name = "Container {{container_name.name}} restarted (quick)";
+    let group = format!("container_name:{demo_name}");
+    let states = wait_for(
+        &format!("{name:?} to alert on {group}"),
+        3 * MIN,
+        Duration::from_secs(5),
+        || {
+            let states = states_of(name, &group)?;
+            states.iter().any(|s| s == "Alert").then_some(states)
+        },
+    );
+    println!("monitor {name:?} on {group}: {}", states.join(" -> "));
 
     // --- the monitors' import script, against agent-lite's copy of Datadog's API --------
     let mut import_env = env(&[

@@ -18,9 +18,10 @@ use crate::store::{bucket_of, new_sketch, SeriesKey, Store, Written};
 /// series, not once per line, and aggregates are keyed by this number.
 type Context = u64;
 
-#[derive(Default)]
 pub struct Aggregator {
     contexts: FxHashMap<Context, SeriesKey>,
+    /// Most contexts kept from one flush to the next (see `with_context_cap`).
+    max_cached_contexts: usize,
     counts: FxHashMap<(Context, i64), f64>,
     gauges: FxHashMap<(Context, i64), f64>,
     histograms: FxHashMap<(Context, i64), Vec<(f64, f64)>>,
@@ -43,7 +44,30 @@ fn context_of(m: &Metric<'_>, extra_tags: &[String]) -> Context {
     h.finish()
 }
 
+impl Default for Aggregator {
+    fn default() -> Self {
+        Self::with_context_cap(MAX_CACHED_CONTEXTS)
+    }
+}
+
 impl Aggregator {
+    /// An aggregator whose context cache holds at most `max` series between flushes: the
+    /// store's series cap, since a context past it only names a series the store refuses.
+    /// Without it a flood of unique tags kept up to MAX_CACHED_CONTEXTS keys (tens of MB)
+    /// whatever the cap, and agent-lite's memory grew with the tags sent, not with the cap.
+    pub fn with_context_cap(max: usize) -> Self {
+        Self {
+            contexts: FxHashMap::default(),
+            max_cached_contexts: max.min(MAX_CACHED_CONTEXTS),
+            counts: FxHashMap::default(),
+            gauges: FxHashMap::default(),
+            histograms: FxHashMap::default(),
+            sets: FxHashMap::default(),
+            sketches: FxHashMap::default(),
+            points: 0,
+        }
+    }
+
     /// Adds one parsed metric line received at `now` (seconds).
     pub fn add(&mut self, m: &Metric<'_>, extra_tags: &[String], now: i64) {
         let ts = bucket_of(m.timestamp.unwrap_or(now));
@@ -81,12 +105,13 @@ impl Aggregator {
             }
             MetricType::Distribution => {
                 let sketch = self.sketches.entry(key).or_insert_with(new_sketch);
+                // A sampled distribution value stands for 1/rate values, added as one weighted
+                // value: a loop over the copies let one line sampled at `@1e-9` hold the
+                // intake for seconds, and `@1e-300` for ever. Capped, so that the sketch's
+                // u64 count cannot overflow.
+                let copies = weight.round().clamp(1.0, MAX_SAMPLE_WEIGHT) as u64;
                 for v in numbers() {
-                    // A sampled distribution value stands for 1/rate values.
-                    let copies = weight.round().max(1.0) as usize;
-                    for _ in 0..copies {
-                        sketch.add(v);
-                    }
+                    sketch.add_with_count(v, copies);
                 }
             }
         }
@@ -135,16 +160,19 @@ impl Aggregator {
                 check(store.merge_sketch(key, ts, &sketch));
             }
         }
-        if contexts.len() <= MAX_CACHED_CONTEXTS {
+        if contexts.len() <= self.max_cached_contexts {
             self.contexts = contexts;
         }
         refused
     }
 }
 
-/// Past this many series, the context cache starts afresh at each flush, so a flood of unique
-/// tags cannot grow it without bound.
+/// Past this many series (or the store's cap, if lower), the context cache starts afresh at
+/// each flush, so a flood of unique tags cannot grow it without bound.
 const MAX_CACHED_CONTEXTS: usize = 200_000;
+
+/// The most values one sampled distribution value stands for: 2^32 (a rate of 2.3e-10).
+const MAX_SAMPLE_WEIGHT: f64 = 4_294_967_296.0;
 
 /// The figures the Agent makes of a histogram: avg, count (weighted by sample rates), max,
 /// median, 95th percentile (nearest rank over the received values).
@@ -170,6 +198,22 @@ fn histogram_figures(samples: &[(f64, f64)]) -> Vec<(&'static str, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line sampled at a tiny rate is one weighted value, not a loop over its copies: at
+    /// `@1e-300` the loop never ended and the DogStatsD intake stopped for good.
+    #[test]
+    fn a_tiny_sample_rate_is_a_weight_not_a_loop() {
+        use crate::intake::dogstatsd::parser::{parse_line, Line};
+        let mut agg = Aggregator::default();
+        for line in ["lab.d:0.5|d|@1e-300", "lab.d:0.5|d|@0.5"] {
+            let Ok(Line::Metric(m)) = parse_line(line) else {
+                panic!("{line} parses")
+            };
+            agg.add(&m, &[], 1_000);
+        }
+        let sketch = agg.sketches.values().next().expect("one sketch");
+        assert_eq!(sketch.count(), (1 << 32) + 2);
+    }
 
     #[test]
     fn histogram_figures_follow_the_agent() {

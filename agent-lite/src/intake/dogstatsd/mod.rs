@@ -19,6 +19,10 @@ use parser::{Line, ParseError};
 
 /// Largest datagram read, as the Agent's default dogstatsd_buffer_size.
 pub const BUFFER_SIZE: usize = 8192;
+/// The receive buffer is one byte longer, so that a datagram over BUFFER_SIZE shows as one
+/// that filled it: the kernel cuts a datagram to the buffer without saying so, and the cut
+/// last line could parse as a different metric (a value or a tag cut short).
+const RECV_SIZE: usize = BUFFER_SIZE + 1;
 
 pub enum Source {
     Udp(UdpSocket),
@@ -46,7 +50,7 @@ pub async fn run(
     for source in sources {
         let tx = tx.clone();
         tokio::spawn(async move {
-            let mut buf = vec![0u8; BUFFER_SIZE];
+            let mut buf = vec![0u8; RECV_SIZE];
             loop {
                 match source.recv(&mut buf).await {
                     Ok(n) => {
@@ -60,7 +64,8 @@ pub async fn run(
         });
     }
     drop(tx);
-    let mut agg = Aggregator::default();
+    let cap = shared.store().max_series();
+    let mut agg = Aggregator::with_context_cap(cap);
     let mut ticker = tokio::time::interval(flush_every);
     tokio::pin!(stop);
     loop {
@@ -93,6 +98,17 @@ fn flush(agg: &mut Aggregator, shared: &Shared) {
 
 /// Parses a datagram and feeds the aggregator and the event stream.
 pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
+    let counters = &shared.counters;
+    counters.incr("dogstatsd.packets");
+    if packet.len() > BUFFER_SIZE {
+        // Cut by the receive buffer: refused whole and counted, never parsed half.
+        counters.incr("dogstatsd.rejected.packet_too_large");
+        tracing::debug!(
+            max = BUFFER_SIZE,
+            "dogstatsd datagram over the buffer size refused"
+        );
+        return;
+    }
     // Counted here and added once per packet: the counters' lock is shared with the API.
     let (mut metrics, mut events, mut checks) = (0u64, 0u64, 0u64);
     let text = String::from_utf8_lossy(packet);
@@ -154,8 +170,6 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
             Err(e) => reject(shared, &e, line),
         }
     }
-    let counters = &shared.counters;
-    counters.incr("dogstatsd.packets");
     for (name, n) in [
         ("dogstatsd.metrics", metrics),
         ("dogstatsd.events", events),

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use libdd_trace_utils::span::v04::SpanSlice;
+use bytes::Bytes;
+use libdd_tinybytes::BytesString;
 use serde::Deserialize;
 
-use crate::apm::{Chunk, Span, SpanView};
+use crate::apm::{detached, Chunk, Span, SpanView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -52,64 +53,71 @@ impl DecodeError {
     }
 }
 
-/// A payload's traces: borrowed from the body when it was msgpack (Datadog's zero-copy
-/// decoder), owned when JSON.
-pub enum Decoded<'a> {
-    Borrowed(Vec<Vec<SpanSlice<'a>>>),
-    Owned(Vec<Chunk>),
+/// A payload's traces. msgpack spans are Datadog's `SpanBytes`, whose strings are slices of
+/// the body's buffer: decoding copies no text, and neither does keeping a trace.
+pub struct Decoded {
+    pub chunks: Vec<Chunk>,
 }
 
-impl Decoded<'_> {
+impl Decoded {
     pub fn traces(&self) -> usize {
-        match self {
-            Decoded::Borrowed(t) => t.len(),
-            Decoded::Owned(t) => t.len(),
-        }
+        self.chunks.len()
     }
 
     pub fn spans(&self) -> usize {
-        match self {
-            Decoded::Borrowed(t) => t.iter().map(Vec::len).sum(),
-            Decoded::Owned(t) => t.iter().map(Vec::len).sum(),
-        }
+        self.chunks.iter().map(Vec::len).sum()
     }
 
-    /// The newest traces whose kept size fits in `budget` bytes, owned, oldest first: what a
-    /// store of that size would still hold after this payload.
-    pub fn newest_within(self, budget: usize) -> Vec<Chunk> {
-        fn take<S: SpanView>(traces: &[Vec<S>], budget: usize) -> usize {
-            let mut used = 0usize;
-            let mut n = 0;
-            for t in traces.iter().rev() {
-                used += t.iter().map(SpanView::approx_bytes).sum::<usize>();
-                if used > budget && n > 0 {
-                    break;
+    /// The newest traces whose kept size fits in `budget` bytes, oldest first, each with its
+    /// size: what a store of that size would still hold after this payload. When they are
+    /// a small part of the payload, their text is copied out, so that the store does not hold
+    /// a large buffer for a few spans and its bound stays true.
+    pub fn newest_within(mut self, budget: usize) -> Vec<(Chunk, usize)> {
+        let total = self.spans();
+        let mut used = 0usize;
+        let mut sizes = Vec::new();
+        for t in self.chunks.iter().rev() {
+            let bytes = t.iter().map(SpanView::approx_bytes).sum::<usize>();
+            if used + bytes > budget && !sizes.is_empty() {
+                break;
+            }
+            used += bytes;
+            sizes.push(bytes);
+        }
+        let kept = self.chunks.split_off(self.chunks.len() - sizes.len());
+        let kept_spans: usize = kept.iter().map(Vec::len).sum();
+        let detach = kept_spans * 2 < total;
+        kept.into_iter()
+            .zip(sizes.into_iter().rev())
+            .map(|(chunk, bytes)| {
+                if detach {
+                    let chunk: Chunk = chunk.iter().map(detached).collect();
+                    let bytes = chunk.iter().map(SpanView::approx_bytes).sum();
+                    (chunk, bytes)
+                } else {
+                    (chunk, bytes)
                 }
-                n += 1;
-            }
-            n
-        }
-        match self {
-            Decoded::Borrowed(t) => {
-                let n = take(&t, budget);
-                t[t.len() - n..]
-                    .iter()
-                    .map(|c| c.iter().map(from_slice).collect())
-                    .collect()
-            }
-            Decoded::Owned(mut t) => {
-                let n = take(&t, budget);
-                t.split_off(t.len() - n)
-            }
-        }
+            })
+            .collect()
     }
 }
 
-pub fn decode<'a>(
+/// A tracer's body as Datadog's decoder takes it, without a copy.
+struct Body(Bytes);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl libdd_tinybytes::UnderlyingBytes for Body {}
+
+pub fn decode(
     version: Version,
     content_type: Option<&str>,
-    body: &'a [u8],
-) -> Result<Decoded<'a>, DecodeError> {
+    body: Bytes,
+) -> Result<Decoded, DecodeError> {
     let json = content_type.is_some_and(|c| c.starts_with("application/json"));
     if json {
         if version == Version::V05 {
@@ -119,46 +127,31 @@ pub fn decode<'a>(
             });
         }
         let traces: Vec<Vec<JsonSpan>> =
-            serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
-        return Ok(Decoded::Owned(
-            traces
+            serde_json::from_slice(&body).map_err(|e| DecodeError::Json(e.to_string()))?;
+        return Ok(Decoded {
+            chunks: traces
                 .into_iter()
                 .map(|t| t.into_iter().map(Span::from).collect())
                 .collect(),
-        ));
+        });
     }
+    // Datadog's decoder reserves what the lengths announce before reading: they are bounded by
+    // the body first, or a few bytes could abort the process (see msgpack_bounds).
+    super::msgpack_bounds::check(&body).map_err(|reason| DecodeError::Msgpack {
+        version: version.as_str(),
+        reason: reason.to_owned(),
+    })?;
+    let body = libdd_tinybytes::Bytes::from_underlying(Body(body));
     let decoded = match version {
         // v0.3 msgpack has the v0.4 layout.
-        Version::V03 | Version::V04 => libdd_trace_utils::msgpack_decoder::v04::from_slice(body),
-        Version::V05 => libdd_trace_utils::msgpack_decoder::v05::from_slice(body),
+        Version::V03 | Version::V04 => libdd_trace_utils::msgpack_decoder::v04::from_bytes(body),
+        Version::V05 => libdd_trace_utils::msgpack_decoder::v05::from_bytes(body),
     };
-    let (traces, _) = decoded.map_err(|e| DecodeError::Msgpack {
+    let (chunks, _) = decoded.map_err(|e| DecodeError::Msgpack {
         version: version.as_str(),
         reason: e.to_string(),
     })?;
-    Ok(Decoded::Borrowed(traces))
-}
-
-fn from_slice(s: &SpanSlice<'_>) -> Span {
-    Span {
-        service: s.service.to_string(),
-        name: s.name.to_string(),
-        resource: s.resource.to_string(),
-        r#type: s.r#type.to_string(),
-        // 64-bit ids on the wire; the high half of a 128-bit id travels in _dd.p.tid.
-        trace_id: s.trace_id as u64,
-        span_id: s.span_id,
-        parent_id: s.parent_id,
-        start: s.start,
-        duration: s.duration,
-        error: s.error,
-        meta: s
-            .meta
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        metrics: s.metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-    }
+    Ok(Decoded { chunks })
 }
 
 /// A span in a JSON payload (v0.3/v0.4 field names; missing fields take their zero value).
@@ -193,18 +186,27 @@ struct JsonSpan {
 impl From<JsonSpan> for Span {
     fn from(j: JsonSpan) -> Self {
         Span {
-            service: j.service,
-            name: j.name,
-            resource: j.resource,
-            r#type: j.kind,
-            trace_id: j.trace_id,
+            service: j.service.into(),
+            name: j.name.into(),
+            resource: j.resource.into(),
+            r#type: j.kind.into(),
+            trace_id: u128::from(j.trace_id),
             span_id: j.span_id,
             parent_id: j.parent_id,
             start: j.start,
             duration: j.duration,
             error: j.error,
-            meta: j.meta,
-            metrics: j.metrics,
+            meta: j
+                .meta
+                .into_iter()
+                .map(|(k, v)| (BytesString::from(k), BytesString::from(v)))
+                .collect(),
+            metrics: j
+                .metrics
+                .into_iter()
+                .map(|(k, v)| (BytesString::from(k), v))
+                .collect(),
+            ..Span::default()
         }
     }
 }

@@ -10,6 +10,7 @@
 //! which are then kept for search but not counted twice. Client stats are taken in both modes.
 
 pub mod decode;
+mod msgpack_bounds;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +27,7 @@ use serde_json::json;
 
 use crate::apm::{client_stats, stats};
 use crate::state::Shared;
-use decode::{Decoded, Version};
+use decode::Version;
 
 #[derive(Clone)]
 struct Intake {
@@ -51,7 +52,36 @@ pub fn router(shared: Arc<Shared>, max_payload_bytes: usize, client_stats: bool)
         .fallback(side_channel)
         // The handlers check the size themselves, to count what they refuse.
         .layer(DefaultBodyLimit::max(max_payload_bytes.saturating_add(1)))
+        .layer(axum::middleware::from_fn_with_state(
+            intake.clone(),
+            refuse_announced_oversize,
+        ))
         .with_state(intake)
+}
+
+/// A body announced (Content-Length) over the limit is refused before any of it is read: a
+/// client that sent `Expect: 100-continue` (curl does, for big bodies) gets its 413 at once,
+/// instead of an invitation to send megabytes that would be refused after, or a wait for
+/// the body timeout when it waits for that invitation.
+async fn refuse_announced_oversize(
+    State(intake): State<Intake>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > intake.max_payload_bytes as u64) {
+        let family = if request.uri().path().starts_with("/v0.6/stats") {
+            "stats"
+        } else {
+            "traces"
+        };
+        return intake.too_large(family).into_response();
+    }
+    next.run(request).await
 }
 
 async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
@@ -102,7 +132,6 @@ fn traces(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let counters = &intake.shared.counters;
     let body = match intake.take_body(body, "traces") {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
@@ -110,50 +139,82 @@ fn traces(
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let chunks = match decode::decode(version, content_type, &body) {
+    // The tracer counted these itself and sends its stats to /v0.6/stats.
+    let computed_by_client = headers
+        .get("datadog-client-computed-stats")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.is_empty() && v != "false");
+    if let Err(e) = receive(
+        &intake.shared,
+        version,
+        content_type,
+        computed_by_client,
+        body,
+    ) {
+        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+    }
+    // Tracers read sampling rates from the answer; Datadog's Rust tracer fails on an empty one.
+    Json(json!({"rate_by_service": {"service:,env:": 1.0}})).into_response()
+}
+
+/// A trace payload's body, once read: decoded, counted, its stats recorded (unless the tracer
+/// computed them) and its newest traces kept. A refusal is counted under
+/// `traces.rejected.<reason>`. Apart from the HTTP handler, for the fuzz targets, which give
+/// it arbitrary bytes.
+pub fn receive(
+    shared: &Shared,
+    version: Version,
+    content_type: Option<&str>,
+    computed_by_client: bool,
+    body: Bytes,
+) -> Result<(), decode::DecodeError> {
+    let counters = &shared.counters;
+    let chunks = match decode::decode(version, content_type, body) {
         Ok(c) => c,
         Err(e) => {
             counters.incr(&format!("traces.rejected.{}", e.reason()));
-            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+            return Err(e);
         }
     };
     let spans = chunks.spans();
     counters.incr(&format!("traces.payloads.{}", version.as_str()));
     counters.add("traces.received", chunks.traces() as u64);
     counters.add("traces.spans", spans as u64);
-    // The tracer counted these itself and sends its stats to /v0.6/stats.
-    let computed_by_client = headers
-        .get("datadog-client-computed-stats")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.is_empty() && v != "false");
     let refused = if computed_by_client {
         counters.add("traces.spans_with_client_stats", spans as u64);
         0
     } else {
-        let mut store = intake.shared.store();
-        match &chunks {
-            Decoded::Borrowed(t) => stats::record(&mut store, t.iter().map(Vec::as_slice)),
-            Decoded::Owned(t) => stats::record(&mut store, t.iter().map(Vec::as_slice)),
-        }
+        stats::record(&mut shared.store(), chunks.chunks.iter().map(Vec::as_slice))
     };
     if refused > 0 {
         counters.add("traces.stats_points_refused", refused);
     }
-    // Only what the store will keep is copied out of the payload.
-    let budget = intake.shared.traces().max_bytes();
+    // Only what the store will keep is walked to be sized.
+    let budget = shared.traces().max_bytes();
     let kept = chunks.newest_within(budget);
-    {
-        let mut traces = intake.shared.traces();
-        for chunk in kept {
-            traces.insert(chunk);
-        }
+    let mut traces = shared.traces();
+    for (chunk, bytes) in kept {
+        traces.insert(chunk, bytes);
     }
-    // Tracers read sampling rates from the answer; Datadog's Rust tracer fails on an empty one.
-    Json(json!({"rate_by_service": {"service:,env:": 1.0}})).into_response()
+    Ok(())
 }
 
 impl Intake {
     /// The body, or the answer refusing it (counted under `<family>.rejected.*`).
+    /// The answer refusing a body over the limit, counted under `<family>.rejected.too_large`.
+    fn too_large(&self, family: &str) -> (StatusCode, String) {
+        self.shared
+            .counters
+            .incr(&format!("{family}.rejected.too_large"));
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "payload over {} bytes (DD_APM_MAX_PAYLOAD_SIZE)",
+                self.max_payload_bytes
+            ),
+        )
+    }
+
     fn take_body(
         &self,
         body: Result<Bytes, BytesRejection>,
@@ -164,14 +225,7 @@ impl Intake {
             Ok(b) if b.len() <= self.max_payload_bytes => Ok(b),
             Ok(_)
             | Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-                counters.incr(&format!("{family}.rejected.too_large"));
-                Err((
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "payload over {} bytes (DD_APM_MAX_PAYLOAD_SIZE)",
-                        self.max_payload_bytes
-                    ),
-                ))
+                Err(self.too_large(family))
             }
             // A body cut off or sent slower than the body timeout allows.
             Err(e) => {
@@ -187,25 +241,35 @@ async fn stats_payload(
     State(intake): State<Intake>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let counters = &intake.shared.counters;
     let body = match intake.take_body(body, "stats") {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
     };
-    let aggs = match client_stats::decode(&body) {
+    match receive_stats(&intake.shared, &body) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+/// A client stats payload's body, once read: decoded and merged into the trace metrics, or
+/// refused whole and counted under `stats.rejected.<reason>`. Apart from the HTTP handler, for
+/// the fuzz targets.
+pub fn receive_stats(shared: &Shared, body: &[u8]) -> Result<(), client_stats::ClientStatsError> {
+    let counters = &shared.counters;
+    let aggs = match client_stats::decode(body) {
         Ok(a) => a,
         Err(e) => {
             counters.incr(&format!("stats.rejected.{}", e.reason()));
-            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+            return Err(e);
         }
     };
     counters.incr("stats.payloads");
     counters.add("stats.groups", aggs.len() as u64);
-    let refused = stats::write(&mut intake.shared.store(), aggs);
+    let refused = stats::write(&mut shared.store(), aggs);
     if refused > 0 {
         counters.add("traces.stats_points_refused", refused);
     }
-    StatusCode::ACCEPTED.into_response()
+    Ok(())
 }
 
 /// Remote configuration: "nothing for you", in the form tracers take without logging errors.

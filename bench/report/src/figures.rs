@@ -1,0 +1,476 @@
+//! The summary's rows: each figure, its peer and the ratio, the target and whether it was met.
+//! The targets are the issues' (2, 3, 4, 6, 7, 9), kept here, in one place.
+
+use crate::data::{AlertPhase, Results};
+
+pub const DEMO_VS_FLASK: f64 = 30.0;
+pub const TRACING_OVERHEAD_MAX: f64 = 0.10;
+pub const SPANS_PER_CPU_S: f64 = 500_000.0;
+pub const LINES_PER_CPU_S: f64 = 1_000_000.0;
+/// "RSS at most 50 MB": read, as the lab's other memory figures, in MiB.
+pub const AGENT_RSS_MIB: f64 = 50.0;
+pub const LOADGEN_VS_LOCUST: f64 = 5.0;
+pub const LOADGEN_VS_WRK: f64 = 0.6;
+pub const COLLECTORS_CPU_PCT: f64 = 2.0;
+pub const COLLECTORS_MIB: f64 = 30.0;
+/// Image sizes are counted as Docker counts them, in bytes: 40 MB is 40,000,000.
+pub const IMAGE_BYTES: f64 = 40_000_000.0;
+pub const STACK_MIB: f64 = 200.0;
+/// The OpenTelemetry Demo's documented requirement (its docs ask for 6 GB of RAM for Docker):
+/// what a user would run instead of this lab; not run here.
+pub const OTEL_DEMO_MIB: f64 = 6.0 * 1024.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Met,
+    Missed,
+    /// A figure with no target: shown for context.
+    Info,
+    NotMeasured,
+}
+
+impl Verdict {
+    pub fn of(met: bool) -> Self {
+        if met {
+            Verdict::Met
+        } else {
+            Verdict::Missed
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Missed => "**missed**",
+            Verdict::Info => "",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The component: demo-service, agent-lite, loadgen, collectors, stack, alerts.
+    pub group: &'static str,
+    pub figure: String,
+    pub lab: String,
+    pub peer: String,
+    pub ratio: String,
+    pub target: String,
+    pub verdict: Verdict,
+}
+
+impl Row {
+    fn new(group: &'static str, figure: impl Into<String>) -> Self {
+        Self {
+            group,
+            figure: figure.into(),
+            lab: String::new(),
+            peer: String::new(),
+            ratio: String::new(),
+            target: String::new(),
+            verdict: Verdict::Info,
+        }
+    }
+    fn lab(mut self, v: impl Into<String>) -> Self {
+        self.lab = v.into();
+        self
+    }
+    fn peer(mut self, v: impl Into<String>) -> Self {
+        self.peer = v.into();
+        self
+    }
+    fn ratio(mut self, v: impl Into<String>) -> Self {
+        self.ratio = v.into();
+        self
+    }
+    fn target(mut self, v: impl Into<String>, verdict: Verdict) -> Self {
+        self.target = v.into();
+        self.verdict = verdict;
+        self
+    }
+    fn not_measured(group: &'static str, what: &str) -> Self {
+        let mut r = Row::new(group, what);
+        r.verdict = Verdict::NotMeasured;
+        r
+    }
+}
+
+/// 32716.7 -> "32,717".
+pub fn thousands(v: f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A ratio as people read it: 26.1x, 0.56x.
+pub fn times(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.1}x")
+    } else {
+        format!("{v:.2}x")
+    }
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.2} ms"))
+}
+
+pub fn rows(r: &Results) -> Vec<Row> {
+    let mut out = vec![];
+    demo_rows(r, &mut out);
+    agent_rows(r, &mut out);
+    loadgen_rows(r, &mut out);
+    collector_rows(r, &mut out);
+    stack_rows(r, &mut out);
+    alert_rows(r, &mut out);
+    out
+}
+
+fn demo_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(d) = &r.demo else {
+        out.push(Row::not_measured(
+            "demo-service",
+            "demo-service vs the seed's Flask app",
+        ));
+        return;
+    };
+    let (t, u, f) = (&d.systems.traced, &d.systems.untraced, &d.systems.flask);
+    let vs_flask = t.wrk.rps / f.wrk.rps;
+    out.push(
+        Row::new("demo-service", "`GET /` req/s, traced")
+            .lab(thousands(t.wrk.rps))
+            .peer(format!(
+                "{} (Flask + ddtrace-run, gunicorn -w 2)",
+                thousands(f.wrk.rps)
+            ))
+            .ratio(times(vs_flask))
+            .target(
+                format!("at least {DEMO_VS_FLASK}x the peer"),
+                Verdict::of(vs_flask >= DEMO_VS_FLASK),
+            ),
+    );
+    let overhead = 1.0 - t.wrk.rps / u.wrk.rps;
+    out.push(
+        Row::new(
+            "demo-service",
+            "tracing overhead (traced vs untraced req/s)",
+        )
+        .lab(format!(
+            "{:.1}% ({} vs {})",
+            overhead * 100.0,
+            thousands(t.wrk.rps),
+            thousands(u.wrk.rps)
+        ))
+        .peer("itself, DD_TRACE_ENABLED=false")
+        .ratio(times(t.wrk.rps / u.wrk.rps))
+        .target(
+            format!("at most {:.0}%", TRACING_OVERHEAD_MAX * 100.0),
+            Verdict::of(overhead <= TRACING_OVERHEAD_MAX),
+        ),
+    );
+    out.push(
+        Row::new("demo-service", "spans delivered, traced run")
+            .lab(format!(
+                "{} for {} requests",
+                thousands(t.spans_delivered as f64),
+                thousands(t.answered as f64)
+            ))
+            .target("every span", Verdict::of(t.spans_delivered >= t.answered)),
+    );
+    out.push(
+        Row::new("demo-service", "`GET /` p99 latency, traced")
+            .lab(ms(t.wrk.latency_ms.p99))
+            .peer(ms(f.wrk.latency_ms.p99))
+            .ratio(match (t.wrk.latency_ms.p99, f.wrk.latency_ms.p99) {
+                (Some(a), Some(b)) if b > 0.0 => times(a / b),
+                _ => String::new(),
+            }),
+    );
+}
+
+fn agent_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(a) = &r.agent else {
+        out.push(Row::not_measured("agent-lite", "agent-lite's intake"));
+        return;
+    };
+    let (ours, peer) = (&a.traces.agent_lite, &a.traces.peer);
+    out.push(
+        Row::new(
+            "agent-lite",
+            "v0.4 spans decoded and aggregated per CPU-second",
+        )
+        .lab(thousands(ours.spans_per_cpu_s()))
+        .peer(format!(
+            "{} ({})",
+            thousands(peer.spans_per_cpu_s()),
+            a.peer_label
+        ))
+        .ratio(times(ours.spans_per_cpu_s() / peer.spans_per_cpu_s()))
+        .target(
+            format!("at least {}", thousands(SPANS_PER_CPU_S)),
+            Verdict::of(ours.spans_per_cpu_s() >= SPANS_PER_CPU_S),
+        ),
+    );
+    out.push(
+        Row::new("agent-lite", "DogStatsD lines processed per CPU-second")
+            .lab(thousands(a.dogstatsd.lines_per_cpu_s()))
+            .peer("none (the test agent has no DogStatsD listener)")
+            .target(
+                format!("at least {}", thousands(LINES_PER_CPU_S)),
+                Verdict::of(a.dogstatsd.lines_per_cpu_s() >= LINES_PER_CPU_S),
+            ),
+    );
+    out.push(
+        Row::new("agent-lite", "peak RSS after the same trace blast, MiB")
+            .lab(format!("{:.1}", mib(ours.peak_rss_kib)))
+            .peer(format!("{:.1}", mib(peer.peak_rss_kib)))
+            .ratio(times(ours.peak_rss_kib as f64 / peer.peak_rss_kib as f64)),
+    );
+    let rss = mib(a.demo_load.peak_rss_kib);
+    out.push(
+        Row::new("agent-lite", "peak RSS under full demo load, MiB")
+            .lab(format!(
+                "{rss:.1} (at {} req/s)",
+                thousands(a.demo_load.wrk.rps)
+            ))
+            .target(
+                format!("at most {AGENT_RSS_MIB:.0} MB"),
+                Verdict::of(rss <= AGENT_RSS_MIB),
+            ),
+    );
+}
+
+fn loadgen_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(l) = &r.loadgen else {
+        out.push(Row::not_measured("loadgen", "loadgen vs locust and wrk"));
+        return;
+    };
+    let (lg, wrk, locust) = (
+        &l.systems.loadgen.run,
+        &l.systems.wrk.run,
+        &l.systems.locust.run,
+    );
+    out.push(
+        Row::new("loadgen", "req/s driven against demo-service")
+            .lab(thousands(lg.rps))
+            .peer(format!("{} (locust, 1 process)", thousands(locust.rps)))
+            .ratio(times(lg.rps / locust.rps))
+            .target(
+                format!("at least {LOADGEN_VS_LOCUST}x locust"),
+                Verdict::of(lg.rps >= LOADGEN_VS_LOCUST * locust.rps),
+            ),
+    );
+    out.push(
+        Row::new("loadgen", "req/s driven, against wrk")
+            .lab(thousands(lg.rps))
+            .peer(format!("{} (wrk -t2)", thousands(wrk.rps)))
+            .ratio(times(lg.rps / wrk.rps))
+            .target(
+                format!("at least {:.0}% of wrk", LOADGEN_VS_WRK * 100.0),
+                Verdict::of(lg.rps >= LOADGEN_VS_WRK * wrk.rps),
+            ),
+    );
+    out.push(
+        Row::new("loadgen", "requests per CPU-second of the generator")
+            .lab(thousands(lg.per_cpu_s()))
+            .peer(format!("{} (locust)", thousands(locust.per_cpu_s())))
+            .ratio(times(lg.per_cpu_s() / locust.per_cpu_s())),
+    );
+}
+
+fn collector_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(c) = &r.collectors else {
+        out.push(Row::not_measured("collectors", "agent-lite's collectors"));
+        return;
+    };
+    let cpu = c.on.cpu_pct - c.off.cpu_pct;
+    let mem = mib(c.on.rss_kib) - mib(c.off.rss_kib);
+    out.push(
+        Row::new(
+            "collectors",
+            format!("collectors' CPU, {} containers watched", c.containers),
+        )
+        .lab(format!("{cpu:.2}% of one core"))
+        .target(
+            format!("under {COLLECTORS_CPU_PCT:.0}%"),
+            Verdict::of(cpu < COLLECTORS_CPU_PCT),
+        ),
+    );
+    out.push(
+        Row::new("collectors", "collectors' memory, MiB")
+            .lab(format!("{mem:.1}"))
+            .target(
+                format!("under {COLLECTORS_MIB:.0} MB"),
+                Verdict::of(mem < COLLECTORS_MIB),
+            ),
+    );
+}
+
+fn stack_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(s) = &r.stack else {
+        out.push(Row::not_measured(
+            "stack",
+            "image sizes and whole-stack RAM",
+        ));
+        return;
+    };
+    let largest = s.images.values().map(|i| i.bytes).max().unwrap_or(0) as f64;
+    let each: Vec<String> = s
+        .images
+        .iter()
+        .map(|(n, i)| format!("{n} {:.1}", i.bytes as f64 / 1e6))
+        .collect();
+    out.push(
+        Row::new("stack", "image sizes, MB (built offline)")
+            .lab(each.join(", "))
+            .target(
+                format!("at most {:.0} MB each", IMAGE_BYTES / 1e6),
+                Verdict::of(largest <= IMAGE_BYTES && !s.images.is_empty()),
+            ),
+    );
+    if let Some(last) = s.samples.last() {
+        let peak = s.samples.iter().map(|x| x.total()).fold(0.0, f64::max);
+        out.push(
+            Row::new(
+                "stack",
+                format!(
+                    "whole-stack RAM at steady load, MiB (after {}; highest sample)",
+                    if last.at_s >= 90.0 {
+                        format!("{:.0} min", last.at_s / 60.0)
+                    } else {
+                        format!("{:.0} s", last.at_s)
+                    }
+                ),
+            )
+            .lab(format!("{:.1}; {peak:.1}", last.total()))
+            .peer(format!(
+                "{:.0} (OpenTelemetry Demo: 6 GB asked, its docs; not run here)",
+                OTEL_DEMO_MIB
+            ))
+            .ratio(times(peak / OTEL_DEMO_MIB))
+            .target(
+                format!("under {STACK_MIB:.0} MB"),
+                Verdict::of(peak < STACK_MIB),
+            ),
+        );
+    }
+    out.push(
+        Row::new(
+            "stack",
+            "cold `up` (images present) to the first trace in agent-lite",
+        )
+        .lab(format!("{:.1} s", s.up_to_first_trace_s)),
+    );
+}
+
+/// Each chaos phase's runs, in the order the scenario plays them.
+pub fn alert_phases(r: &Results) -> Vec<(String, Vec<AlertPhase>)> {
+    let mut phases: Vec<(String, Vec<AlertPhase>)> = vec![];
+    for run in r.alerts.iter().flat_map(|a| &a.runs) {
+        for p in &run.phases {
+            match phases.iter_mut().find(|(n, _)| *n == p.phase) {
+                Some((_, v)) => v.push(p.clone()),
+                None => phases.push((p.phase.clone(), vec![p.clone()])),
+            }
+        }
+    }
+    phases
+}
+
+fn alert_rows(r: &Results, out: &mut Vec<Row>) {
+    let Some(a) = &r.alerts else {
+        out.push(Row::not_measured(
+            "alerts",
+            "chaos phase start to its monitor's ALERT",
+        ));
+        return;
+    };
+    for (phase, runs) in alert_phases(r) {
+        let first = &runs[0];
+        let target = first.target_s;
+        let mut got: Vec<f64> = runs.iter().filter_map(|p| p.latency_s).collect();
+        got.sort_by(f64::total_cmp);
+        let within = runs
+            .iter()
+            .filter(|p| matches!((p.latency_s, target), (Some(l), Some(t)) if l <= t))
+            .count();
+        let lab = if got.is_empty() {
+            format!("no alert in {} run(s)", runs.len())
+        } else {
+            format!(
+                "median {:.0} s, max {:.0} s; {within} of {} runs within",
+                got[got.len() / 2],
+                got[got.len() - 1],
+                runs.len()
+            )
+        };
+        let delay = if first.evaluation_delay_s > 0.0 {
+            format!(
+                "; the monitor reads {:.0} s behind (evaluation_delay)",
+                first.evaluation_delay_s
+            )
+        } else {
+            String::new()
+        };
+        out.push(
+            Row::new(
+                "alerts",
+                format!("'{phase}' start to \"{}\" ALERT", first.monitor),
+            )
+            .lab(lab)
+            .target(
+                match (target, first.window_s) {
+                    (Some(t), Some(w)) => format!(
+                        "within {t:.0} s (window {w:.0} s + evaluation every {:.0} s{delay}), every run",
+                        a.interval_s
+                    ),
+                    _ => "window + one evaluation interval, every run".into(),
+                },
+                Verdict::of(within == runs.len()),
+            ),
+        );
+    }
+    if a.runs.iter().all(|r| r.phases.is_empty()) {
+        out.push(Row::not_measured(
+            "alerts",
+            "chaos phase start to its monitor's ALERT (no expectation of the scenario named a chaos phase)",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(thousands(32716.7), "32,717");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1_000_000.0), "1,000,000");
+        assert_eq!(thousands(-1234.0), "-1,234");
+        assert_eq!(times(26.123), "26.1x");
+        assert_eq!(times(0.5612), "0.56x");
+    }
+
+    #[test]
+    fn a_stage_that_did_not_run_is_not_measured() {
+        let rows = rows(&Results::default());
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.verdict == Verdict::NotMeasured));
+    }
+}

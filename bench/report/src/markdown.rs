@@ -1,0 +1,470 @@
+//! summary.md (the figures table, the plots, then each stage's details) and the README's
+//! part of it, between its `<!-- bench:summary -->` markers.
+
+use std::fmt::Write as _;
+
+use crate::data::{Meta, Percentiles, Results};
+use crate::figures::{self, mib, thousands, times, Row};
+
+/// bench/run's stages, in its order.
+const STAGES: [&str; 6] = [
+    "demo-service",
+    "agent-lite",
+    "loadgen",
+    "collectors",
+    "stack",
+    "alerts",
+];
+
+pub const README_START: &str = "<!-- bench:summary -->";
+pub const README_END: &str = "<!-- /bench:summary -->";
+
+/// A plot written next to summary.md: file name and what it shows.
+pub struct Plot {
+    pub file: &'static str,
+    pub alt: &'static str,
+}
+
+/// When, where and how the figures were measured, in one paragraph.
+fn provenance(r: &Results) -> String {
+    let metas = r.metas();
+    let Some(first) = metas.first() else {
+        return "No stage has written figures yet: run `bench/run`.".into();
+    };
+    let mut dates: Vec<&str> = metas.iter().map(|m| m.measured_at.as_str()).collect();
+    dates.sort_unstable();
+    let when = if dates[0][..10] == dates[dates.len() - 1][..10] {
+        dates[0][..10].to_owned()
+    } else {
+        format!("{} to {}", &dates[0][..10], &dates[dates.len() - 1][..10])
+    };
+    let mut commits: Vec<&str> = metas.iter().map(|m| m.commit.as_str()).collect();
+    commits.dedup();
+    let m = &first.machine;
+    let mut s = format!(
+        "Measured {when} in {} mode on {} cores ({}), {}, at commit {}; every process on this one machine, traffic on 127.0.0.1.",
+        first.mode,
+        m.cores,
+        m.cpu,
+        m.kernel,
+        commits.join(", ")
+    );
+    if let Some(run) = &r.run {
+        // In the order bench/run plays them.
+        let mut order: Vec<&String> = run.stages.keys().collect();
+        order.sort_by_key(|n| STAGES.iter().position(|s| s == n).unwrap_or(STAGES.len()));
+        let mut stages: Vec<String> = run
+            .prepare_s
+            .map(|p| format!("setup and build {}", duration(p)))
+            .into_iter()
+            .collect();
+        stages.extend(
+            order
+                .into_iter()
+                .map(|n| (n, &run.stages[n]))
+                .map(|(n, st)| {
+                    format!(
+                        "{n} {}{}",
+                        duration(st.seconds),
+                        if st.exit == 0 { "" } else { " (failed)" }
+                    )
+                }),
+        );
+        let _ = write!(
+            s,
+            " The last `bench/run` took {} ({}).",
+            duration(run.seconds),
+            stages.join(", ")
+        );
+    }
+    if first.mode == "quick" {
+        s.push_str(
+            " Quick mode runs each stage briefly, to prove that it works: its figures are not the published ones, which a full run (`bench/run`) writes to bench/results.",
+        );
+    }
+    s.push_str(
+        " The machine's cores are shared by the system measured and the load, and with other work: compare runs made on a quiet machine.",
+    );
+    s
+}
+
+fn duration(secs: f64) -> String {
+    if secs >= 90.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{secs:.0} s")
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| component | figure | lab | peer | lab / peer | target | |\n| --- | --- | ---: | --- | ---: | --- | --- |\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.group,
+            r.figure,
+            r.lab,
+            r.peer,
+            r.ratio,
+            r.target,
+            r.verdict.word()
+        );
+    }
+    s
+}
+
+fn images(plots: &[Plot], prefix: &str) -> String {
+    plots
+        .iter()
+        .map(|p| format!("![{}]({prefix}{})\n", p.alt, p.file))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The README's part: provenance, the table, the plots (paths from the repository's root).
+pub fn readme_section(r: &Results, plots: &[Plot], results_dir: &str) -> String {
+    format!(
+        "{}\n\n{}\n{}\nEach stage's own table and notes: [`{results_dir}/summary.md`]({results_dir}/summary.md).",
+        provenance(r),
+        table(&figures::rows(r)),
+        images(plots, &format!("{results_dir}/"))
+    )
+}
+
+/// Replaces what lies between the markers; an error when the README has no markers.
+pub fn replace_section(readme: &str, section: &str) -> Result<String, String> {
+    let start = readme
+        .find(README_START)
+        .ok_or_else(|| format!("the README has no {README_START} marker"))?;
+    let end = readme[start..]
+        .find(README_END)
+        .map(|i| start + i)
+        .ok_or_else(|| format!("the README has no {README_END} marker after {README_START}"))?;
+    Ok(format!(
+        "{}{README_START}\n{}\n{}",
+        &readme[..start],
+        section.trim_end(),
+        &readme[end..]
+    ))
+}
+
+fn stage_head(s: &mut String, title: &str, m: &Meta) {
+    let _ = writeln!(s, "\n## {title}\n");
+    let _ = write!(s, "Measured {}", m.measured_at);
+    if let Some(l) = m.load_before {
+        let _ = write!(s, ", load average (1 min) {l} at the start");
+    }
+    let _ = writeln!(s, ".");
+    if let Some(load) = &m.load {
+        let _ = writeln!(s, "Load: {load}.");
+    }
+    s.push('\n');
+}
+
+fn notes(s: &mut String, m: &Meta) {
+    if !m.notes.is_empty() {
+        s.push('\n');
+    }
+    for n in &m.notes {
+        let _ = writeln!(s, "- {n}");
+    }
+}
+
+fn pct(p: &Percentiles, name: &str) -> String {
+    p.get(name)
+        .map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+}
+
+/// The whole summary.md.
+pub fn summary(r: &Results, plots: &[Plot]) -> String {
+    let mut s = format!(
+        "# Benchmark results\n\nWritten by `bench/run` (target/release/lab-bench-report); do not edit by hand.\n\n{}\n\n{}\n{}",
+        provenance(r),
+        table(&figures::rows(r)),
+        images(plots, "")
+    );
+    if let Some(d) = &r.demo {
+        stage_head(&mut s, "demo-service vs the seed's Flask app", &d.meta);
+        s.push_str("| system | req/s | p50 ms | p90 ms | p99 ms | requests | spans delivered | wrk errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for sys in [&d.systems.traced, &d.systems.untraced, &d.systems.flask] {
+            let p = &sys.wrk.latency_ms;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                sys.label,
+                thousands(sys.wrk.rps),
+                pct(p, "p50"),
+                pct(p, "p90"),
+                pct(p, "p99"),
+                thousands(sys.answered as f64),
+                thousands(sys.spans_delivered as f64),
+                sys.wrk.errors.total()
+            );
+        }
+        notes(&mut s, &d.meta);
+    }
+    if let Some(a) = &r.agent {
+        stage_head(
+            &mut s,
+            "agent-lite's intake vs Datadog's test agent",
+            &a.meta,
+        );
+        let (o, p) = (&a.traces.agent_lite, &a.traces.peer);
+        let _ = writeln!(
+            s,
+            "| measure | agent-lite | peer: {} | agent-lite / peer |\n| --- | ---: | ---: | ---: |",
+            a.peer_label
+        );
+        let mut line = |what: &str, ours: String, peer: String, ratio: String| {
+            let _ = writeln!(s, "| {what} | {ours} | {peer} | {ratio} |");
+        };
+        line(
+            "spans accepted per CPU-second",
+            thousands(o.spans_per_cpu_s()),
+            thousands(p.spans_per_cpu_s()),
+            times(o.spans_per_cpu_s() / p.spans_per_cpu_s()),
+        );
+        line(
+            &format!("spans/s, wall clock ({} connections)", a.traces.connections),
+            thousands(o.blast.spans_per_s),
+            thousands(p.blast.spans_per_s),
+            times(o.blast.spans_per_s / p.blast.spans_per_s),
+        );
+        let failed = |n: u64| {
+            if n > 0 {
+                format!(" ({n} failed requests)")
+            } else {
+                String::new()
+            }
+        };
+        line(
+            "spans accepted, CPU-seconds used",
+            format!(
+                "{} in {:.2}{}",
+                thousands(o.blast.spans as f64),
+                o.cpu_s,
+                failed(o.blast.errors)
+            ),
+            format!(
+                "{} in {:.2}{}",
+                thousands(p.blast.spans as f64),
+                p.cpu_s,
+                failed(p.blast.errors)
+            ),
+            String::new(),
+        );
+        line(
+            "RSS idle / peak after the trace blast, MiB",
+            format!("{:.1} / {:.1}", mib(o.idle_rss_kib), mib(o.peak_rss_kib)),
+            format!("{:.1} / {:.1}", mib(p.idle_rss_kib), mib(p.peak_rss_kib)),
+            String::new(),
+        );
+        let dsd = &a.dogstatsd;
+        line(
+            "DogStatsD lines processed per CPU-second",
+            thousands(dsd.lines_per_cpu_s()),
+            "no DogStatsD listener".into(),
+            String::new(),
+        );
+        line(
+            "DogStatsD lines processed of those sent",
+            format!(
+                "{} of {} ({:.1}% lost in UDP, {} rejected)",
+                thousands(dsd.blast.lines_processed as f64),
+                thousands(dsd.blast.lines_sent as f64),
+                dsd.blast.lost_pct,
+                dsd.blast.lines_rejected
+            ),
+            String::new(),
+            String::new(),
+        );
+        line(
+            "peak RSS after the DogStatsD blast, MiB",
+            format!("{:.1}", mib(dsd.peak_rss_kib)),
+            String::new(),
+            String::new(),
+        );
+        let m = &a.demo_load;
+        line(
+            "full demo load: peak RSS, MiB",
+            format!("{:.1}", mib(m.peak_rss_kib)),
+            String::new(),
+            String::new(),
+        );
+        line(
+            "full demo load: spans received of those the service finished",
+            format!(
+                "{} of {} ({} req/s; {} DogStatsD lines; {:.2} CPU-s; {} payloads refused)",
+                thousands(m.spans_received as f64),
+                m.spans_finished
+                    .as_f64()
+                    .map_or_else(|| m.spans_finished.to_string(), thousands),
+                thousands(m.wrk.rps),
+                thousands(m.dogstatsd_lines as f64),
+                m.cpu_s,
+                m.payloads_rejected
+            ),
+            String::new(),
+            String::new(),
+        );
+        notes(&mut s, &a.meta);
+    }
+    if let Some(l) = &r.loadgen {
+        stage_head(&mut s, "loadgen vs locust and wrk", &l.meta);
+        s.push_str("| load generator | req/s | CPU-s | CPU, % of one core | req per CPU-s | p50 ms | p95 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for g in [&l.systems.loadgen, &l.systems.wrk, &l.systems.locust] {
+            let run = &g.run;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.2} | {:.0}% | {} | {} | {} | {} | {} |",
+                g.label,
+                thousands(run.rps),
+                run.cpu_s,
+                100.0 * run.cpu_s / l.duration_s,
+                thousands(run.per_cpu_s()),
+                pct(&run.latency_ms, "p50"),
+                pct(&run.latency_ms, "p95"),
+                pct(&run.latency_ms, "p99"),
+                run.errors
+            );
+        }
+        notes(&mut s, &l.meta);
+    }
+    if let Some(c) = &r.collectors {
+        stage_head(&mut s, "agent-lite's collectors", &c.meta);
+        s.push_str("| agent-lite | CPU, % of one core | RSS MiB | peak RSS MiB | container log lines |\n| --- | ---: | ---: | ---: | ---: |\n");
+        for (what, side) in [("collectors on", &c.on), ("collectors off", &c.off)] {
+            let _ = writeln!(
+                s,
+                "| {what} | {:.2} | {:.1} | {:.1} | {} |",
+                side.cpu_pct,
+                mib(side.rss_kib),
+                mib(side.peak_rss_kib),
+                side.log_lines
+            );
+        }
+        notes(&mut s, &c.meta);
+    }
+    if let Some(st) = &r.stack {
+        stage_head(&mut s, "images and the whole stack", &st.meta);
+        s.push_str("| image | MB | of which the binary, MB |\n| --- | ---: | ---: |\n");
+        for (n, i) in &st.images {
+            let _ = writeln!(
+                s,
+                "| lab/{n} | {:.1} | {:.1} |",
+                i.bytes as f64 / 1e6,
+                i.binary_bytes as f64 / 1e6
+            );
+        }
+        if let Some(b) = st.base_image_bytes.as_ref().and_then(|b| b.as_f64()) {
+            let _ = writeln!(s, "| base (debootstrap, cut down) | {:.1} | |", b / 1e6);
+        }
+        let services: Vec<&String> = st
+            .samples
+            .first()
+            .map_or(vec![], |x| x.mib.keys().collect());
+        let _ = writeln!(
+            s,
+            "\n| after | {} | whole stack |\n| ---: | {}---: |",
+            services
+                .iter()
+                .map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---: | ".repeat(services.len())
+        );
+        for x in &st.samples {
+            let each: Vec<String> = services
+                .iter()
+                .map(|k| x.mib.get(*k).map_or("-".into(), |v| format!("{v:.1}")))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {:.0} s | {} | {:.1} |",
+                x.at_s,
+                each.join(" | "),
+                x.total()
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nMiB, as `docker stats` shows them ({}); cold `up` to the first trace visible: {:.1} s.",
+            st.compose.as_deref().unwrap_or("compose"),
+            st.up_to_first_trace_s
+        );
+        notes(&mut s, &st.meta);
+    }
+    if let Some(a) = &r.alerts {
+        stage_head(&mut s, "chaos phase start to its monitor's ALERT", &a.meta);
+        let phases = figures::alert_phases(r);
+        let _ = writeln!(
+            s,
+            "| run | {} | loadgen exit |\n| ---: | {}---: |",
+            phases
+                .iter()
+                .map(|(p, _)| format!("'{p}', s"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---: | ".repeat(phases.len())
+        );
+        for (i, run) in a.runs.iter().enumerate() {
+            let cells: Vec<String> = phases
+                .iter()
+                .map(|(name, _)| {
+                    run.phases
+                        .iter()
+                        .find(|p| &p.phase == name)
+                        .map_or("-".into(), |p| match p.latency_s {
+                            Some(l) if p.note.is_empty() => format!("{l:.0}"),
+                            Some(l) => format!("{l:.0} ({})", p.note),
+                            None => "no alert".into(),
+                        })
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                i + 1,
+                cells.join(" | "),
+                run.loadgen_exit
+            );
+        }
+        let _ = writeln!(s, "\nScenario: {}.", a.scenario);
+        notes(&mut s, &a.meta);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_section_is_replaced_between_its_markers_only() {
+        let readme =
+            "# x\n\nbefore\n<!-- bench:summary -->\nold\ntable\n<!-- /bench:summary -->\nafter\n";
+        let new = replace_section(readme, "new table\n").unwrap();
+        assert_eq!(
+            new,
+            "# x\n\nbefore\n<!-- bench:summary -->\nnew table\n<!-- /bench:summary -->\nafter\n"
+        );
+        // Again: the same result, nothing piles up.
+        assert_eq!(replace_section(&new, "new table").unwrap(), new);
+    }
+
+    #[test]
+    fn a_readme_without_markers_is_an_error() {
+        assert!(replace_section("# x\n", "t").is_err());
+        assert!(replace_section("<!-- bench:summary -->\n", "t").is_err());
+    }
+
+    #[test]
+    fn an_empty_results_folder_says_what_to_run() {
+        let s = summary(&Results::default(), &[]);
+        assert!(s.contains("run `bench/run`"), "{s}");
+        assert!(s.contains("not measured"), "{s}");
+    }
+}

@@ -1,0 +1,16 @@
+//! `/v0.6/stats` payloads (a tracer's own stats: msgpack `ClientStatsPayload` carrying
+//! DDSketch protobufs): decoded and merged into the trace metrics, or refused whole.
+
+#![no_main]
+
+use agent_lite::intake::traces::receive_stats;
+use lab_fuzz::fresh_agent;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|body: &[u8]| {
+    let agent = fresh_agent();
+    if let Err(e) = receive_stats(&agent, body) {
+        // The 400's body.
+        let _ = e.to_string();
+    }
+});

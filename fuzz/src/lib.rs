@@ -1,0 +1,101 @@
+//! What the fuzz targets share: an agent-lite state as the server builds it, fresh for each
+//! input (so that no input changes how the next is handled, and a crash replays from its
+//! input alone), and a store holding an hour of the lab's metrics, for the query and monitor
+//! targets to evaluate against.
+
+use std::sync::LazyLock;
+
+use agent_lite::state::{Bounds, Shared};
+use agent_lite::store::{new_sketch, Limits, SeriesKey, Store};
+
+/// The fixtures' "now": 2025-11-25T00:00:00Z.
+pub const NOW: i64 = 1_764_028_800;
+
+/// agent-lite's shared state with its default bounds, as `agent-lite run` starts.
+pub fn fresh_agent() -> Shared {
+    Shared::new("lab".into(), Bounds::default())
+}
+
+/// An hour before [`NOW`] of what the lab's monitors read, every 10 s: host CPU, memory and
+/// disk, container CPU against its limit and restarts, the demo service's trace metrics (hits,
+/// errors, latency distribution), with incidents in the last 20 minutes (CPU spike, error
+/// burst, memory pressure, a restart) so that the lab's monitors fire and their messages are
+/// rendered. Read-only: built once and shared by every input.
+pub fn lab_store() -> &'static Store {
+    static STORE: LazyLock<Store> = LazyLock::new(build_lab_store);
+    &STORE
+}
+
+fn key(name: &str, tags: &[&str]) -> SeriesKey {
+    SeriesKey::new(name, tags.iter().map(|t| (*t).to_owned()).collect())
+}
+
+fn build_lab_store() -> Store {
+    let mut store = Store::new(Limits::default());
+    let host = ["host:lab"];
+    let container = ["container_name:demo-service", "service:demo-service"];
+    for i in 0..360i64 {
+        let ts = NOW - 3600 + i * 10;
+        let hot = i >= 240;
+        store.set_gauge(
+            key("system.cpu.user", &host),
+            ts,
+            if hot { 91.0 } else { 12.0 },
+        );
+        store.set_gauge(key("system.cpu.system", &host), ts, 4.0);
+        store.set_gauge(
+            key("system.mem.pct_usable", &host),
+            ts,
+            if i >= 330 { 0.15 } else { 0.6 },
+        );
+        store.set_gauge(
+            key("system.disk.in_use", &["host:lab", "device:/dev/vda"]),
+            ts,
+            0.4,
+        );
+        store.set_gauge(
+            key("container.cpu.usage", &container),
+            ts,
+            if hot { 1.7e9 } else { 2e8 },
+        );
+        store.set_gauge(key("container.cpu.limit", &container), ts, 2e9);
+        store.set_gauge(
+            key("container.restarts", &container),
+            ts,
+            if i >= 330 { 1.0 } else { 0.0 },
+        );
+        let burst = if i >= 300 { 10.0 } else { 1.0 };
+        for (resource, status, hits, errors, seconds) in [
+            ("GET /", "200", 190.0, 0.0, 0.004),
+            ("GET /slow", "200", 6.0, 0.0, 1.5),
+            ("GET /error", "500", 4.0 * burst, 4.0 * burst, 0.002),
+        ] {
+            let tags = [
+                "service:demo-service".to_owned(),
+                "env:dev".to_owned(),
+                "version:1.0".to_owned(),
+                format!("resource_name:{resource}"),
+                format!("http.status_code:{status}"),
+            ];
+            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            store.add_count(key("trace.http.server.request.hits", &tags), ts, hits);
+            store.add_count(key("trace.http.server.request.errors", &tags), ts, errors);
+            store.add_count(
+                key("trace.http.server.request.duration", &tags),
+                ts,
+                hits * seconds,
+            );
+            let mut sketch = new_sketch();
+            sketch.add(seconds);
+            sketch.add(seconds * 2.0);
+            store.merge_sketch(key("trace.http.server.request", &tags), ts, &sketch);
+        }
+        // DogStatsD counters as the tracer sends them (read as rates unless `.as_count()`).
+        store.add_count(
+            key("datadog.tracer.exporter.traces", &["service:demo-service"]),
+            ts,
+            3.0,
+        );
+    }
+    store
+}
