@@ -5,6 +5,8 @@
 
 use std::sync::LazyLock;
 
+use agent_lite::intake::traces::decode::Version;
+use agent_lite::intake::traces::receive;
 use agent_lite::state::{Bounds, Shared};
 use agent_lite::store::{new_sketch, Limits, SeriesKey, Store};
 
@@ -14,6 +16,23 @@ pub const NOW: i64 = 1_764_028_800;
 /// agent-lite's shared state with its default bounds, as `agent-lite run` starts.
 pub fn fresh_agent() -> Shared {
     Shared::new("lab".into(), Bounds::default())
+}
+
+/// A trace payload received as `content_type`, by a fresh agent: decoded, counted, trace
+/// metrics computed, the newest traces kept, or refused with a 400's reason.
+pub fn receive_traces(version: Version, content_type: &str, body: &[u8]) {
+    let agent = fresh_agent();
+    // The body as axum hands it over: `Bytes`, which the msgpack spans borrow from.
+    if let Err(e) = receive(
+        &agent,
+        version,
+        Some(content_type),
+        false,
+        body.to_vec().into(),
+    ) {
+        // The 400's body.
+        let _ = e.to_string();
+    }
 }
 
 /// An hour before [`NOW`] of what the lab's monitors read, every 10 s: host CPU, memory and
