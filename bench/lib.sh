@@ -70,24 +70,27 @@ bench_target_dir() {
     echo "${CARGO_TARGET_DIR:-target}"
 }
 
-# The one release build of bench/: every binary of the workspace, the package set
-# compose/build-offline.sh builds too. Features resolve the same way in every call, so cargo
-# builds once and each later call (another stage, the images) finds everything built and
-# links nothing; stages that built their own `-p` sets got other feature sets and relinked
-# each time. SKIP_BUILD=1 uses what is there. Sets BIN, the folder of the binaries.
+# The cargo profile of the binaries measured: release (fat LTO) for the published figures;
+# a quick run only proves the stages still run, on the quick-release build tests/run made.
+LAB_PROFILE=${LAB_PROFILE:-$(by_mode release quick-release)}
+export LAB_PROFILE # for compose/build-offline.sh
+
+# The one build of bench/: every binary of the workspace, the package set
+# compose/build-offline.sh builds too, so whichever runs second finds everything built.
+# SKIP_BUILD=1 uses what is there. Sets BIN, the folder of the binaries.
 bench_build() {
   if [ "${SKIP_BUILD:-0}" != 1 ] && [ "${BENCH_BUILT:-0}" != 1 ]; then
-    say "cargo build --release --locked --workspace --bins"
-    timeout 3600 cargo build --release --locked --workspace --bins ||
-      die "cargo build --release --locked --workspace --bins failed"
+    say "cargo build --profile $LAB_PROFILE --locked --workspace --bins"
+    timeout 3600 cargo build --profile "$LAB_PROFILE" --locked --workspace --bins ||
+      die "cargo build --profile $LAB_PROFILE --locked --workspace --bins failed"
     export BENCH_BUILT=1
   fi
-  BIN=$(bench_target_dir)/release
+  BIN=$(bench_target_dir)/$LAB_PROFILE
 }
 
-# bin NAME: the path of a release binary of the workspace, or die.
+# bin NAME: the path of a binary of the workspace, or die.
 bin() {
-  [ -x "$BIN/$1" ] || die "$BIN/$1 is missing: cargo build --release --locked --workspace --bins"
+  [ -x "$BIN/$1" ] || die "$BIN/$1 is missing: cargo build --profile $LAB_PROFILE --locked --workspace --bins"
   echo "$BIN/$1"
 }
 

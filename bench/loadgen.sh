@@ -134,7 +134,7 @@ done
 wrk_version=$(wrk --version 2>&1 | head -n 1 | awk '{print $2}' || true)
 goose=$(awk '/^name = "goose"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock 2>/dev/null || true)
 emit "$DATA/loadgen.json" <<EOF
-load $CONNS users or connections, \`GET /\` on target/release/demo-service (DD_TRACE_ENABLED=false), ${DURATION} s after a ${WARMUP} s warm-up, every process on this machine
+load $CONNS users or connections, \`GET /\` on target/$LAB_PROFILE/demo-service (DD_TRACE_ENABLED=false), ${DURATION} s after a ${WARMUP} s warm-up, every process on this machine
 duration_s $DURATION
 load_before $load_before
 systems.loadgen.label loadgen (goose ${goose:-?}, closed model)

@@ -54,7 +54,7 @@ bench_on_exit() {
 : >"$work/empty.env" # a developer's .env (an API key, other ports) does not leak in
 
 # --- (a) images -----------------------------------------------------------------------------
-say "images: compose/build-offline.sh (LAB_TAG=$LAB_TAG, the binaries of the release build)"
+say "images: compose/build-offline.sh (LAB_TAG=$LAB_TAG, the binaries of the $LAB_PROFILE build)"
 t0=$(date +%s)
 bounded 1800 "$RAW/stack.build.txt" env LAB_SKIP_CARGO=1 compose/build-offline.sh ||
   die "compose/build-offline.sh failed: $(tail -n 15 "$RAW/stack.build.txt" "$RAW/stack.build.txt.err")"

@@ -7,8 +7,9 @@
 #      binaries load (glibc, libgcc, CA certificates, /etc/passwd with a non-root user), the
 #      way distroless images are made, and loaded with `docker import`. The cut tree is cached
 #      as target/lab-images/base-bookworm-v1.tar, so later runs neither fetch nor need root;
-#   2. the binaries, built once by cargo on this machine (`cargo build --release`, fat LTO:
-#      minutes the first time, seconds after), their debug line tables stripped;
+#   2. the binaries, built once by cargo on this machine in the profile LAB_PROFILE (release,
+#      fat LTO, by default: minutes the first time, seconds after; tests/run passes
+#      quick-release, the build its tests already made), their debug line tables stripped;
 #   3. the runtime images, through compose with compose/offline.yaml (runtime-only Dockerfile
 #      compose/images/offline.Dockerfile on the base above; no stage needs a registry, which
 #      matters because the legacy builder, without BuildKit, builds every stage it reads).
@@ -18,7 +19,8 @@
 #
 # Usage: compose/build-offline.sh [service...]   (default: demo-service agent-lite loadgen)
 # Environment: LAB_TAG (dev), LAB_BASE_IMAGE (lab/base:bookworm), LAB_DEBIAN_MIRROR,
-#   LAB_SKIP_CARGO=1 (use the binaries already in target/release), COMPOSE (the compose
+#   LAB_PROFILE (release), LAB_SKIP_CARGO=1 (use the binaries already in target/<profile>),
+#   COMPOSE (the compose
 #   command; found when unset: `docker compose`, else `docker-compose`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -184,16 +186,19 @@ fi
 
 # --- 2. the binaries ------------------------------------------------------------------------
 
+profile=${LAB_PROFILE:-release}
+case "$profile" in release | quick-release) ;; *) die "LAB_PROFILE is release or quick-release, not '$profile'" ;; esac
 target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null) ||
   target_dir=${CARGO_TARGET_DIR:-target}
 
 if [ "${LAB_SKIP_CARGO:-0}" != 1 ]; then
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (rustup.rs), or build on another machine and set LAB_SKIP_CARGO=1"
-  # Every binary of the workspace, as bench/lib.sh builds them: the same package set resolves
-  # the same features, so whichever runs second finds everything built and links nothing.
-  say "cargo build --release --locked --workspace --bins (fat LTO: several minutes the first time)"
-  cargo build --release --locked --workspace --bins || die "cargo build --release --workspace --bins failed"
+  # Every binary of the workspace, as bench/lib.sh builds them (the workspace-hack crate makes
+  # every package set resolve the same features, so a build shares what another made).
+  say "cargo build --profile $profile --locked --workspace --bins (several minutes the first time)"
+  cargo build --profile "$profile" --locked --workspace --bins ||
+    die "cargo build --profile $profile --workspace --bins failed"
 fi
 
 context=$work/context
@@ -204,9 +209,9 @@ printf '*\n!Dockerfile\n!demo-service\n!agent-lite\n!agent-lite-state\n!loadgen\
 # Copied as agent-lite's state directory, owned by its user (offline.Dockerfile says why).
 mkdir -p "$context/agent-lite-state"
 for s in "${services[@]}"; do
-  bin=$target_dir/release/$s
-  [ -x "$bin" ] || die "$bin is missing (cargo build --release -p $s)"
-  # Line tables (the release profile's debug = "line-tables-only", for profiling) are most
+  bin=$target_dir/$profile/$s
+  [ -x "$bin" ] || die "$bin is missing (cargo build --profile $profile -p $s)"
+  # Line tables (the release profiles' debug = "line-tables-only", for profiling) are most
   # of the binary; the symbols stay, so a backtrace still names its functions.
   strip --strip-debug -o "$context/$s.tmp" "$bin" || die "strip $bin failed (binutils)"
   mv "$context/$s.tmp" "$context/$s"

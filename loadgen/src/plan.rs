@@ -151,9 +151,17 @@ fn phase_plan(p: &Phase, start: f64, end: f64) -> PhasePlan {
     }
 }
 
+/// The most users a computed pool holds. Past a few thousand requests in flight the service
+/// is down in all but name, and more users only add cost: at 24,000 req/s the formula below
+/// asked for 48,000, whose launch and connections took the CPU the service needed, and the
+/// latency collapsed into timeouts. Requests the pool cannot send are counted as unsent; a
+/// scenario's own `users` may go higher.
+const COMPUTED_POOL_MAX: usize = 2_000;
+
 /// Users a phase needs: in the open model, enough to keep the rate while answers are slow
 /// (Little's law with room for a saturated service: latency counted at least 0.5 s, four
-/// times over); in the closed model, its users; plus the burns in flight, three times over.
+/// times over), at most [`COMPUTED_POOL_MAX`]; in the closed model, its users; plus the burns
+/// in flight, three times over.
 fn pool_for(p: &Phase) -> usize {
     let base = match p.traffic.load {
         Load::Users(n) => n,
@@ -168,7 +176,7 @@ fn pool_for(p: &Phase) -> usize {
             });
             let mean_s =
                 (1.0 - burst_share) * (f64::from(mix.slow) / total * slow_s + 0.005) + burst_slow_s;
-            (rate * mean_s.max(0.5) * 4.0).ceil() as usize + 10
+            ((rate * mean_s.max(0.5) * 4.0).ceil() as usize + 10).min(COMPUTED_POOL_MAX)
         }
     };
     let burns = p.cpu_spike.map_or(0, |c| {
@@ -243,5 +251,21 @@ mod tests {
             .parse()
             .unwrap();
         assert!(Plan::new(&b, None).end.is_infinite());
+    }
+
+    #[test]
+    fn the_computed_pool_grows_with_the_rate_up_to_its_bound() {
+        let at = |rate: u32| {
+            let toml = format!(
+                "name = \"r\"\n[traffic]\nrate = {rate}\n[[phase]]\nname = \"p\"\nduration = \"10s\"\n"
+            );
+            let s = crate::scenario::parse::parse("test.toml", &toml).unwrap();
+            Plan::new(&s, None).pool
+        };
+        // A lab's rates: 0.5 s of requests, four times over.
+        assert_eq!(at(20), 50);
+        assert_eq!(at(200), 410);
+        // A benchmark's: bounded, where 48,010 users once starved the service.
+        assert_eq!(at(24_000), COMPUTED_POOL_MAX);
     }
 }

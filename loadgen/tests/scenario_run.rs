@@ -204,7 +204,7 @@ fn a_scenario_shows_each_phase_server_side_and_checks_its_expectations() {
     let traces = lab.get("/api/v0/traces?service=demo-service&resource=GET%20/burn&limit=1");
     let id = traces["traces"][0]["trace_id"]
         .as_str()
-        .expect("a /burn trace")
+        .unwrap_or_else(|| panic!("a /burn trace: {traces}"))
         .to_owned();
     let trace = lab.get(&format!("/api/v0/traces/{id}"));
     assert!(trace.to_string().contains("cpu.burn"), "{trace}");
@@ -260,19 +260,19 @@ fn a_scenario_shows_each_phase_server_side_and_checks_its_expectations() {
     assert_eq!(status.code(), Some(1), "stdout:\n{out}\nstderr:\n{err}");
     assert!(
         out.contains("FAILED  \"lab error rate (test)\" is Alert within 8s of the start of phase 'calm' (line 11): not Alert within 8s: it was OK throughout"),
-        "{out}"
+        "stdout:\n{out}\nstderr:\n{err}"
     );
     assert!(
         out.contains("observed: no transition during the run"),
-        "{out}"
+        "stdout:\n{out}\nstderr:\n{err}"
     );
     assert!(
         out.contains("PASSED  \"lab p95 latency (test)\" is never Alert"),
-        "{out}"
+        "stdout:\n{out}\nstderr:\n{err}"
     );
     assert!(
         out.contains("1 of 2 expectations passed, 1 FAILED"),
-        "{out}"
+        "stdout:\n{out}\nstderr:\n{err}"
     );
     let xml = std::fs::read_to_string(&junit_wrong).expect("the JUnit file");
     assert!(xml.contains("<failure"), "{xml}");

@@ -1,8 +1,6 @@
 //! Errors a handler answers with. A 5xx carries what Datadog shows on an error span:
 //! `error.type` (the kind), `error.message` and `error.stack` (the Rust backtrace where the
-//! error was made, like the Python traceback ddtrace records).
-
-use std::backtrace::Backtrace;
+//! error was made, like the Python traceback ddtrace records; see `stack`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -25,7 +23,7 @@ impl DemoError {
     pub fn simulated(message: impl Into<String>) -> Self {
         Self::Simulated {
             message: message.into(),
-            stack: Backtrace::force_capture().to_string(),
+            stack: super::stack::capture(),
         }
     }
 

@@ -3,3 +3,4 @@
 pub mod errors;
 pub mod routes;
 pub mod server_span;
+pub mod stack;

@@ -143,16 +143,18 @@ async fn error() -> Result<HttpResponse, DemoError> {
 mod checkout {
     use super::DemoError;
 
+    // black_box keeps each call out of tail position: an optimised build would otherwise
+    // jump instead of call, and these frames would be missing from error.stack.
     #[inline(never)]
     pub fn place_order() -> Result<(), DemoError> {
-        reserve_stock()
+        std::hint::black_box(reserve_stock())
     }
 
     #[inline(never)]
     fn reserve_stock() -> Result<(), DemoError> {
-        Err(DemoError::simulated(
+        Err(std::hint::black_box(DemoError::simulated(
             "inventory service answered 503: stock reservation failed",
-        ))
+        )))
     }
 }
 

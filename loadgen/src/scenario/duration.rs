@@ -62,7 +62,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        total += Duration::from_secs_f64(number * scale);
+        // A file can hold any number: out of range is an error, never a panic.
+        total = Duration::try_from_secs_f64(number * scale)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+            .ok_or_else(|| format!("{text:?} is too long a duration"))?;
     }
     Ok(total)
 }
@@ -164,6 +168,22 @@ mod tests {
         assert!(parse("10").is_ok());
         assert!(parse("10x").unwrap_err().contains("unknown unit"));
         assert!(parse("1m30").unwrap_err().contains("without a unit"));
+    }
+
+    #[test]
+    fn refuses_what_no_duration_holds() {
+        // Found by fuzz/run (scenario): these panicked in Duration's arithmetic.
+        for s in [
+            "99999999999999999999h",
+            "1e400s",
+            "18446744073709551615s1s",
+            "..s",
+        ] {
+            assert!(parse(s).is_err(), "{s}");
+        }
+        assert!(parse("99999999999999999999h")
+            .unwrap_err()
+            .contains("too long"));
     }
 
     #[test]

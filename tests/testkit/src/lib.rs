@@ -57,10 +57,18 @@ pub fn workspace_bin(name: &str) -> std::path::PathBuf {
         .to_owned();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "-q", "-p", name, "--bin", name]);
-    if profile == "release" {
-        cmd.arg("--release");
-    }
+    // The folder is named after the profile, but for the default one.
+    let profile = if profile == "debug" { "dev" } else { &profile };
+    cmd.args([
+        "build",
+        "-q",
+        "--profile",
+        profile,
+        "-p",
+        name,
+        "--bin",
+        name,
+    ]);
     let status = cmd.status().expect("running cargo build");
     assert!(status.success(), "cargo build -p {name} failed");
     profile_dir.join(name)
