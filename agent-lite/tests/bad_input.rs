@@ -140,3 +140,47 @@ fn a_body_that_stops_arriving_is_timed_out() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert_eq!(agent.counter("traces.rejected.unreadable_body"), 1);
 }
+
+#[test]
+fn oversized_tags_are_cut_as_the_agent_cuts_them_and_the_store_keeps_its_traces() {
+    let agent = Agent::start(&[]);
+    // A tracer's error span with a 100 KB stack, as an unbounded backtrace makes.
+    let stack = "frame\n".repeat(100_000 / 6);
+    let span = |trace_id: u64, meta: serde_json::Value| {
+        serde_json::json!([[{"service": "web", "name": "http.request", "resource": "GET /",
+            "trace_id": trace_id, "span_id": trace_id, "parent_id": 0, "start": 1, "duration": 1,
+            "error": 1, "meta": meta}]])
+    };
+    let body = span(7, serde_json::json!({"error.stack": stack}));
+    let (status, text) = put(
+        &agent,
+        "/v0.4/traces",
+        "application/json",
+        body.to_string().into_bytes(),
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(agent.counter("traces.spans_truncated"), 1);
+
+    let (status, trace) = agent.get("/api/v0/traces/7");
+    assert_eq!(status, 200, "{trace}");
+    let kept = trace["spans"][0]["meta"]["error.stack"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(kept.len(), 25_000 + 3, "cut at the Agent's 25,000 bytes");
+    assert!(kept.ends_with("..."), "marked as cut");
+
+    // 400 such spans are 40 MB uncut, over the store's 16 MiB: cut, they all stay.
+    for id in 100..500u64 {
+        let body = span(id, serde_json::json!({"error.stack": stack}));
+        let (status, _) = put(
+            &agent,
+            "/v0.4/traces",
+            "application/json",
+            body.to_string().into_bytes(),
+        );
+        assert_eq!(status, 200);
+    }
+    let (_, status) = agent.get("/status");
+    assert_eq!(status["traces"]["evicted"], 0, "{status}");
+    assert_eq!(status["traces"]["kept"], 401, "{status}");
+}

@@ -13,6 +13,7 @@ pub mod decode;
 mod msgpack_bounds;
 #[cfg(test)]
 mod tests;
+pub mod truncate;
 
 use std::sync::Arc;
 
@@ -169,7 +170,7 @@ pub fn receive(
     body: Bytes,
 ) -> Result<(), decode::DecodeError> {
     let counters = &shared.counters;
-    let chunks = match decode::decode(version, content_type, body) {
+    let mut chunks = match decode::decode(version, content_type, body) {
         Ok(c) => c,
         Err(e) => {
             counters.incr(&format!("traces.rejected.{}", e.reason()));
@@ -177,6 +178,16 @@ pub fn receive(
         }
     };
     let spans = chunks.spans();
+    let truncated = chunks
+        .chunks
+        .iter_mut()
+        .flatten()
+        .map(truncate::truncate)
+        .filter(|&cut| cut)
+        .count();
+    if truncated > 0 {
+        counters.add("traces.spans_truncated", truncated as u64);
+    }
     counters.incr(&format!("traces.payloads.{}", version.as_str()));
     counters.add("traces.received", chunks.traces() as u64);
     counters.add("traces.spans", spans as u64);
