@@ -63,13 +63,6 @@ bench_setup() {
   require wrk curl python3 timeout setsid ps
 }
 
-# cargo's target directory, as the workspace configures it.
-bench_target_dir() {
-  cargo metadata --format-version 1 --no-deps 2>/dev/null |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null ||
-    echo "${CARGO_TARGET_DIR:-target}"
-}
-
 # The cargo profile of the binaries measured: release (fat LTO) for the published figures;
 # a quick run only proves the stages still run, on the quick-release build tests/run made.
 LAB_PROFILE=${LAB_PROFILE:-$(by_mode release quick-release)}
@@ -85,7 +78,7 @@ bench_build() {
       die "cargo build --profile $LAB_PROFILE --locked --workspace --bins failed"
     export BENCH_BUILT=1
   fi
-  BIN=$(bench_target_dir)/$LAB_PROFILE
+  BIN=$(tests/target-dir)/$LAB_PROFILE
 }
 
 # bin NAME: the path of a binary of the workspace, or die.

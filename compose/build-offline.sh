@@ -188,9 +188,7 @@ fi
 
 profile=${LAB_PROFILE:-release}
 case "$profile" in release | quick-release) ;; *) die "LAB_PROFILE is release or quick-release, not '$profile'" ;; esac
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null) ||
-  target_dir=${CARGO_TARGET_DIR:-target}
+target_dir=$(tests/target-dir)
 
 if [ "${LAB_SKIP_CARGO:-0}" != 1 ]; then
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust (rustup.rs), or build on another machine and set LAB_SKIP_CARGO=1"

@@ -47,11 +47,10 @@ fn shortened(text: &BytesString, limit: usize) -> Option<BytesString> {
     if s.len() <= limit {
         return None;
     }
-    let end = (0..=limit)
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0);
-    Some(BytesString::from(format!("{}...", &s[..end])))
+    Some(BytesString::from(format!(
+        "{}...",
+        &s[..s.floor_char_boundary(limit)]
+    )))
 }
 
 #[cfg(test)]
