@@ -22,14 +22,8 @@ pub fn fresh_agent() -> Shared {
 /// metrics computed, the newest traces kept, or refused with a 400's reason.
 pub fn receive_traces(version: Version, content_type: &str, body: &[u8]) {
     let agent = fresh_agent();
-    // The body as axum hands it over: `Bytes`, which the msgpack spans borrow from.
-    if let Err(e) = receive(
-        &agent,
-        version,
-        Some(content_type),
-        false,
-        body.to_vec().into(),
-    ) {
+    // The body as the intake reads it: one buffer of its own.
+    if let Err(e) = receive(&agent, version, Some(content_type), false, body.to_vec()) {
         // The 400's body.
         let _ = e.to_string();
     }

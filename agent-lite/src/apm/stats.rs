@@ -50,7 +50,7 @@ impl Default for Aggregate {
 }
 
 /// Whether the Agent would compute stats for `span` within its chunk.
-pub fn counts_in_stats(span: &Span, parents: &FxHashMap<u64, &str>) -> bool {
+pub fn counts_in_stats(span: &Span<'_>, parents: &FxHashMap<u64, &str>) -> bool {
     if span.metric("_top_level") == Some(1.0) || span.metric("_dd.measured") == Some(1.0) {
         return true;
     }
@@ -60,8 +60,9 @@ pub fn counts_in_stats(span: &Span, parents: &FxHashMap<u64, &str>) -> bool {
     }
 }
 
-/// The key of one group while a payload is aggregated: borrowed from the spans, so that a
-/// span costs a hash lookup, not six string copies; owned `Key`s are made once per group.
+/// The key of one group while a batch is aggregated: borrowed from the spans, so that a
+/// span costs a hash lookup, not six string copies; owned `Key`s are made once per group and
+/// batch.
 #[derive(PartialEq, Eq, Hash)]
 struct KeyRef<'a> {
     service: &'a str,
@@ -73,50 +74,70 @@ struct KeyRef<'a> {
     bucket: i64,
 }
 
-/// Adds the stats of a payload's chunks to the store; returns how many points were refused
-/// (series cap). Aggregating the whole payload first means one store write per group, not
-/// one per trace.
-pub fn record<'a>(store: &mut Store, chunks: impl IntoIterator<Item = &'a [Span]>) -> u64 {
-    let mut aggs: FxHashMap<KeyRef<'_>, Aggregate> = FxHashMap::default();
-    let mut parents: FxHashMap<u64, &str> = FxHashMap::default();
-    for chunk in chunks {
-        parents.clear();
-        parents.extend(chunk.iter().map(|s| (s.span_id, s.service())));
-        for span in chunk.iter().filter(|s| counts_in_stats(s, &parents)) {
-            let key = KeyRef {
-                service: span.service(),
-                env: span.meta("env").unwrap_or("none"),
-                version: span.meta("version").unwrap_or(""),
-                name: span.name(),
-                resource: span.resource(),
-                status: span.status_code(),
-                bucket: crate::store::bucket_of(span.end_secs()),
+/// A payload's trace metrics, gathered over the batches it is decoded in and written to the
+/// store at once (one write per group, not one per trace), once the whole payload is known
+/// to be sound.
+#[derive(Default)]
+pub struct Aggregates {
+    groups: FxHashMap<Key, Aggregate>,
+}
+
+impl Aggregates {
+    /// Adds the stats of a batch of chunks.
+    pub fn add(&mut self, chunks: &[Vec<Span<'_>>]) {
+        let mut batch: FxHashMap<KeyRef<'_>, Aggregate> = FxHashMap::default();
+        let mut parents: FxHashMap<u64, &str> = FxHashMap::default();
+        for chunk in chunks {
+            parents.clear();
+            parents.extend(chunk.iter().map(|s| (s.span_id, s.service())));
+            for span in chunk.iter().filter(|s| counts_in_stats(s, &parents)) {
+                let key = KeyRef {
+                    service: span.service(),
+                    env: span.meta("env").unwrap_or("none"),
+                    version: span.meta("version").unwrap_or(""),
+                    name: span.name(),
+                    resource: span.resource(),
+                    status: span.status_code(),
+                    bucket: crate::store::bucket_of(span.end_secs()),
+                };
+                let agg = batch.entry(key).or_default();
+                let secs = span.duration.max(0) as f64 / 1e9;
+                agg.hits += 1.0;
+                agg.errors += f64::from(u8::from(span.is_error()));
+                agg.seconds += secs;
+                agg.sketch.add(secs);
+            }
+        }
+        for (k, agg) in batch {
+            let key = Key {
+                service: k.service.to_owned(),
+                env: k.env.to_owned(),
+                version: k.version.to_owned(),
+                name: k.name.to_owned(),
+                resource: k.resource.to_owned(),
+                status: k.status.map(str::to_owned),
+                bucket: k.bucket,
             };
-            let agg = aggs.entry(key).or_default();
-            let secs = span.duration.max(0) as f64 / 1e9;
-            agg.hits += 1.0;
-            agg.errors += f64::from(u8::from(span.is_error()));
-            agg.seconds += secs;
-            agg.sketch.add(secs);
+            match self.groups.get_mut(&key) {
+                Some(total) => {
+                    total.hits += agg.hits;
+                    total.errors += agg.errors;
+                    total.seconds += agg.seconds;
+                    // Sketches made by `new_sketch` share their configuration: merging cannot
+                    // fail.
+                    let _ = total.sketch.merge(&agg.sketch);
+                }
+                None => {
+                    self.groups.insert(key, agg);
+                }
+            }
         }
     }
-    write(
-        store,
-        aggs.into_iter().map(|(k, agg)| {
-            (
-                Key {
-                    service: k.service.to_owned(),
-                    env: k.env.to_owned(),
-                    version: k.version.to_owned(),
-                    name: k.name.to_owned(),
-                    resource: k.resource.to_owned(),
-                    status: k.status.map(str::to_owned),
-                    bucket: k.bucket,
-                },
-                agg,
-            )
-        }),
-    )
+
+    /// Writes the trace metrics; returns how many points the series cap refused.
+    pub fn write(self, store: &mut Store) -> u64 {
+        write(store, self.groups)
+    }
 }
 
 /// Writes aggregates as Datadog's trace metrics; returns how many points the series cap
@@ -166,7 +187,7 @@ mod tests {
     use crate::apm::test_span;
     use crate::store::Limits;
 
-    fn span(id: u64, parent: u64, service: &str, name: &str, error: i32, ms: i64) -> Span {
+    fn span(id: u64, parent: u64, service: &str, name: &str, error: i32, ms: i64) -> Span<'static> {
         test_span::span(
             1,
             id,
@@ -187,7 +208,9 @@ mod tests {
             span(2, 1, "web", "postgresql.query", 0, 5),
             span(3, 1, "db-proxy", "proxy.call", 0, 5),
         ];
-        record(&mut store, [chunk.as_slice()]);
+        let mut aggs = Aggregates::default();
+        aggs.add(&[chunk]);
+        aggs.write(&mut store);
         let hits = |name: &str| -> f64 {
             store
                 .series_named(name)

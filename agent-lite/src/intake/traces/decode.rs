@@ -1,13 +1,13 @@
-//! Trace payloads to spans. msgpack (v0.3, v0.4, v0.5) goes through Datadog's own decoder
-//! (libdd-trace-utils); JSON (v0.3 and v0.4 only, as the Agent takes it) through serde.
+//! Trace payloads to one layout, v0.4 msgpack. msgpack goes through Datadog's own decoder and
+//! encoder (libdd-trace-utils); JSON (v0.3 and v0.4 only, as the Agent takes it) through serde.
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use libdd_tinybytes::BytesString;
+use libdd_trace_utils::msgpack_decoder::v05;
+use libdd_trace_utils::msgpack_encoder::v04::to_vec_from_v04;
+use libdd_trace_utils::span::v04::SpanBytes;
 use serde::Deserialize;
-
-use crate::apm::{detached, Chunk, Span, SpanView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -53,71 +53,14 @@ impl DecodeError {
     }
 }
 
-/// A payload's traces. msgpack spans are Datadog's `SpanBytes`, whose strings are slices of
-/// the body's buffer: decoding copies no text, and neither does keeping a trace.
-pub struct Decoded {
-    pub chunks: Vec<Chunk>,
-}
-
-impl Decoded {
-    pub fn traces(&self) -> usize {
-        self.chunks.len()
-    }
-
-    pub fn spans(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
-    }
-
-    /// The newest traces whose kept size fits in `budget` bytes, oldest first, each with its
-    /// size: what a store of that size would still hold after this payload. When they are
-    /// a small part of the payload, their text is copied out, so that the store does not hold
-    /// a large buffer for a few spans and its bound stays true.
-    pub fn newest_within(mut self, budget: usize) -> Vec<(Chunk, usize)> {
-        let total = self.spans();
-        let mut used = 0usize;
-        let mut sizes = Vec::new();
-        for t in self.chunks.iter().rev() {
-            let bytes = t.iter().map(SpanView::approx_bytes).sum::<usize>();
-            if used + bytes > budget && !sizes.is_empty() {
-                break;
-            }
-            used += bytes;
-            sizes.push(bytes);
-        }
-        let kept = self.chunks.split_off(self.chunks.len() - sizes.len());
-        let kept_spans: usize = kept.iter().map(Vec::len).sum();
-        let detach = kept_spans * 2 < total;
-        kept.into_iter()
-            .zip(sizes.into_iter().rev())
-            .map(|(chunk, bytes)| {
-                if detach {
-                    let chunk: Chunk = chunk.iter().map(detached).collect();
-                    let bytes = chunk.iter().map(SpanView::approx_bytes).sum();
-                    (chunk, bytes)
-                } else {
-                    (chunk, bytes)
-                }
-            })
-            .collect()
-    }
-}
-
-/// A tracer's body as Datadog's decoder takes it, without a copy.
-struct Body(Bytes);
-
-impl AsRef<[u8]> for Body {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl libdd_tinybytes::UnderlyingBytes for Body {}
-
-pub fn decode(
+/// The payload as v0.4 msgpack, the one layout the rest of the intake reads: v0.3 and v0.4
+/// msgpack as they came (v0.3 has the v0.4 layout), v0.5 msgpack and JSON decoded (Datadog's
+/// decoder, serde) and encoded again by Datadog's v0.4 encoder.
+pub fn to_v04(
     version: Version,
     content_type: Option<&str>,
-    body: Bytes,
-) -> Result<Decoded, DecodeError> {
+    body: Vec<u8>,
+) -> Result<Vec<u8>, DecodeError> {
     let json = content_type.is_some_and(|c| c.starts_with("application/json"));
     if json {
         if version == Version::V05 {
@@ -128,30 +71,27 @@ pub fn decode(
         }
         let traces: Vec<Vec<JsonSpan>> =
             serde_json::from_slice(&body).map_err(|e| DecodeError::Json(e.to_string()))?;
-        return Ok(Decoded {
-            chunks: traces
-                .into_iter()
-                .map(|t| t.into_iter().map(Span::from).collect())
-                .collect(),
-        });
+        let chunks: Vec<Vec<SpanBytes>> = traces
+            .into_iter()
+            .map(|t| t.into_iter().map(SpanBytes::from).collect())
+            .collect();
+        return Ok(to_vec_from_v04(&chunks));
+    }
+    if version != Version::V05 {
+        return Ok(body);
     }
     // Datadog's decoder reserves what the lengths announce before reading: they are bounded by
     // the body first, or a few bytes could abort the process (see msgpack_bounds).
-    super::msgpack_bounds::check(&body).map_err(|reason| DecodeError::Msgpack {
+    super::msgpack_bounds::check(&body).map_err(|reason| msgpack_error(version, reason))?;
+    let (chunks, _) = v05::from_slice(&body).map_err(|e| msgpack_error(version, e))?;
+    Ok(to_vec_from_v04(&chunks))
+}
+
+pub fn msgpack_error(version: Version, reason: impl ToString) -> DecodeError {
+    DecodeError::Msgpack {
         version: version.as_str(),
-        reason: reason.to_owned(),
-    })?;
-    let body = libdd_tinybytes::Bytes::from_underlying(Body(body));
-    let decoded = match version {
-        // v0.3 msgpack has the v0.4 layout.
-        Version::V03 | Version::V04 => libdd_trace_utils::msgpack_decoder::v04::from_bytes(body),
-        Version::V05 => libdd_trace_utils::msgpack_decoder::v05::from_bytes(body),
-    };
-    let (chunks, _) = decoded.map_err(|e| DecodeError::Msgpack {
-        version: version.as_str(),
-        reason: e.to_string(),
-    })?;
-    Ok(Decoded { chunks })
+        reason: reason.to_string(),
+    }
 }
 
 /// A span in a JSON payload (v0.3/v0.4 field names; missing fields take their zero value).
@@ -183,9 +123,9 @@ struct JsonSpan {
     metrics: BTreeMap<String, f64>,
 }
 
-impl From<JsonSpan> for Span {
+impl From<JsonSpan> for SpanBytes {
     fn from(j: JsonSpan) -> Self {
-        Span {
+        SpanBytes {
             service: j.service.into(),
             name: j.name.into(),
             resource: j.resource.into(),
@@ -206,7 +146,7 @@ impl From<JsonSpan> for Span {
                 .into_iter()
                 .map(|(k, v)| (BytesString::from(k), v))
                 .collect(),
-            ..Span::default()
+            ..SpanBytes::default()
         }
     }
 }

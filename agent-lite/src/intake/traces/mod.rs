@@ -11,24 +11,28 @@
 
 pub mod decode;
 mod msgpack_bounds;
+mod payload;
 #[cfg(test)]
 mod tests;
 pub mod truncate;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, put};
 use axum::{Json, Router};
+use futures_util::StreamExt as _;
 use serde_json::json;
 
+use crate::apm::trace_store::{Incoming, TraceStore};
+use crate::apm::trace_summary::Summary;
 use crate::apm::{client_stats, stats};
 use crate::state::Shared;
 use decode::Version;
+use payload::Payload;
 
 #[derive(Clone)]
 struct Intake {
@@ -51,8 +55,6 @@ pub fn router(shared: Arc<Shared>, max_payload_bytes: usize, client_stats: bool)
         .route("/v0.6/stats", put(stats_payload).post(stats_payload))
         .route("/v0.7/config", any(remote_config))
         .fallback(side_channel)
-        // The handlers check the size themselves, to count what they refuse.
-        .layer(DefaultBodyLimit::max(max_payload_bytes.saturating_add(1)))
         .layer(axum::middleware::from_fn_with_state(
             intake.clone(),
             refuse_announced_oversize,
@@ -69,12 +71,7 @@ async fn refuse_announced_oversize(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let announced = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > intake.max_payload_bytes as u64) {
+    if announced_length(request.headers()).is_some_and(|n| n > intake.max_payload_bytes as u64) {
         let family = if request.uri().path().starts_with("/v0.6/stats") {
             "stats"
         } else {
@@ -83,6 +80,14 @@ async fn refuse_announced_oversize(
         return intake.too_large(family).into_response();
     }
     next.run(request).await
+}
+
+/// The body's length as its Content-Length announces it.
+fn announced_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
@@ -117,23 +122,23 @@ async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn v03(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
-    traces(s, Version::V03, h, b)
+async fn v03(s: State<Intake>, h: HeaderMap, b: Body) -> Response {
+    traces(s, Version::V03, h, b).await
 }
-async fn v04(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
-    traces(s, Version::V04, h, b)
+async fn v04(s: State<Intake>, h: HeaderMap, b: Body) -> Response {
+    traces(s, Version::V04, h, b).await
 }
-async fn v05(s: State<Intake>, h: HeaderMap, b: Result<Bytes, BytesRejection>) -> Response {
-    traces(s, Version::V05, h, b)
+async fn v05(s: State<Intake>, h: HeaderMap, b: Body) -> Response {
+    traces(s, Version::V05, h, b).await
 }
 
-fn traces(
+async fn traces(
     State(intake): State<Intake>,
     version: Version,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match intake.take_body(body, "traces") {
+    let body = match intake.read_body(&headers, body, "traces").await {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
     };
@@ -160,58 +165,87 @@ fn traces(
 
 /// A trace payload's body, once read: decoded, counted, its stats recorded (unless the tracer
 /// computed them) and its newest traces kept. A refusal is counted under
-/// `traces.rejected.<reason>`. Apart from the HTTP handler, for the fuzz targets, which give
-/// it arbitrary bytes.
+/// `traces.rejected.<reason>`, and leaves nothing else behind: stats and traces are written
+/// only once the whole payload has decoded. Apart from the HTTP handler, for the fuzz
+/// targets, which give it arbitrary bytes.
 pub fn receive(
     shared: &Shared,
     version: Version,
     content_type: Option<&str>,
     computed_by_client: bool,
-    body: Bytes,
+    body: Vec<u8>,
 ) -> Result<(), decode::DecodeError> {
     let counters = &shared.counters;
-    let mut chunks = match decode::decode(version, content_type, body) {
-        Ok(c) => c,
-        Err(e) => {
-            counters.incr(&format!("traces.rejected.{}", e.reason()));
-            return Err(e);
-        }
+    let refuse = |e: decode::DecodeError| {
+        counters.incr(&format!("traces.rejected.{}", e.reason()));
+        e
     };
-    let spans = chunks.spans();
-    let truncated = chunks
-        .chunks
-        .iter_mut()
-        .flatten()
-        .map(truncate::truncate)
-        .filter(|&cut| cut)
+    let body = decode::to_v04(version, content_type, body).map_err(refuse)?;
+    let payload = Payload::new(version, body).map_err(refuse)?;
+
+    // The newest traces that fit in the store are kept; room is made for them before they
+    // are decoded. (A payload refused after this has cost the oldest traces their place.)
+    let budget = shared.traces().max_bytes();
+    let mut kept_bytes = 0usize;
+    let kept_traces = payload
+        .trace_bytes()
+        .rev()
+        .take_while(|&b| {
+            let cost = TraceStore::cost(b);
+            // The newest trace is kept even when it alone is over the bound.
+            let fits = kept_bytes == 0 || kept_bytes + cost <= budget;
+            if fits {
+                kept_bytes += cost;
+            }
+            fits
+        })
         .count();
-    if truncated > 0 {
-        counters.add("traces.spans_truncated", truncated as u64);
+    let first_kept = payload.traces() - kept_traces;
+    shared.traces().make_room(kept_bytes, 0);
+
+    let mut aggs = stats::Aggregates::default();
+    let mut kept = Vec::new();
+    let mut spans = 0usize;
+    let cut = payload
+        .for_each_batch(|batch| {
+            spans += batch.chunks.iter().map(Vec::len).sum::<usize>();
+            if !computed_by_client {
+                aggs.add(batch.chunks);
+            }
+            let skip = first_kept.saturating_sub(batch.first);
+            for (range, chunk) in batch.ranges.iter().zip(batch.chunks).skip(skip) {
+                let msgpack = batch.msgpack.slice(range.clone());
+                if let Some(summary) = Summary::of(chunk, &msgpack) {
+                    kept.push(Incoming { msgpack, summary });
+                }
+            }
+        })
+        .map_err(refuse)?;
+    let traces = payload.traces();
+    drop(payload);
+
+    if cut > 0 {
+        counters.add("traces.spans_truncated", cut as u64);
     }
     counters.incr(&format!("traces.payloads.{}", version.as_str()));
-    counters.add("traces.received", chunks.traces() as u64);
+    counters.add("traces.received", traces as u64);
     counters.add("traces.spans", spans as u64);
-    let refused = if computed_by_client {
+    if computed_by_client {
         counters.add("traces.spans_with_client_stats", spans as u64);
-        0
     } else {
-        stats::record(&mut shared.store(), chunks.chunks.iter().map(Vec::as_slice))
-    };
-    if refused > 0 {
-        counters.add("traces.stats_points_refused", refused);
+        let refused = aggs.write(&mut shared.store());
+        if refused > 0 {
+            counters.add("traces.stats_points_refused", refused);
+        }
     }
-    // Only what the store will keep is walked to be sized.
-    let budget = shared.traces().max_bytes();
-    let kept = chunks.newest_within(budget);
-    let mut traces = shared.traces();
-    for (chunk, bytes) in kept {
-        traces.insert(chunk, bytes);
+    let mut store = shared.traces();
+    for trace in kept {
+        store.insert(trace);
     }
     Ok(())
 }
 
 impl Intake {
-    /// The body, or the answer refusing it (counted under `<family>.rejected.*`).
     /// The answer refusing a body over the limit, counted under `<family>.rejected.too_large`.
     fn too_large(&self, family: &str) -> (StatusCode, String) {
         self.shared
@@ -226,33 +260,42 @@ impl Intake {
         )
     }
 
-    fn take_body(
+    /// The body, read into one buffer sized by its Content-Length, or the answer refusing it
+    /// (counted under `<family>.rejected.*`): 413 over the limit, 408 when it is cut off or
+    /// sent slower than the body timeout allows. One buffer, because a busy tracer's payloads
+    /// are megabytes, and buffering frames then joining them held each twice.
+    async fn read_body(
         &self,
-        body: Result<Bytes, BytesRejection>,
+        headers: &HeaderMap,
+        body: Body,
         family: &str,
-    ) -> Result<Bytes, (StatusCode, String)> {
-        let counters = &self.shared.counters;
-        match body {
-            Ok(b) if b.len() <= self.max_payload_bytes => Ok(b),
-            Ok(_)
-            | Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-                Err(self.too_large(family))
-            }
-            // A body cut off or sent slower than the body timeout allows.
-            Err(e) => {
-                counters.incr(&format!("{family}.rejected.unreadable_body"));
-                Err((StatusCode::REQUEST_TIMEOUT, e.body_text()))
+    ) -> Result<Vec<u8>, (StatusCode, String)> {
+        let limit = self.max_payload_bytes;
+        let announced = announced_length(headers).unwrap_or(0);
+        let mut buf = Vec::with_capacity(usize::try_from(announced).unwrap_or(limit).min(limit));
+        let mut frames = body.into_data_stream();
+        while let Some(frame) = frames.next().await {
+            match frame {
+                Ok(data) if buf.len() + data.len() <= limit => buf.extend_from_slice(&data),
+                Ok(_) => return Err(self.too_large(family)),
+                Err(e) => {
+                    self.shared
+                        .counters
+                        .incr(&format!("{family}.rejected.unreadable_body"));
+                    return Err((
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!("the body could not be read: {e}"),
+                    ));
+                }
             }
         }
+        Ok(buf)
     }
 }
 
 /// `/v0.6/stats`: a tracer's own stats, merged into the trace metrics.
-async fn stats_payload(
-    State(intake): State<Intake>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match intake.take_body(body, "stats") {
+async fn stats_payload(State(intake): State<Intake>, headers: HeaderMap, body: Body) -> Response {
+    let body = match intake.read_body(&headers, body, "stats").await {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
     };

@@ -10,10 +10,40 @@
 //! skipped by their length), no allocation and no recursion: the count of values still owed is
 //! the whole state.
 
+use std::ops::Range;
+
 /// `Err` with the reason when `body` holds no complete msgpack value, or when one of its
 /// arrays, maps, strings or binaries claims more than the bytes after it.
 pub fn check(body: &[u8]) -> Result<(), &'static str> {
-    let mut pos = 0usize;
+    value_end(body, 0).map(|_| ())
+}
+
+/// The byte range of each element of the array `body` starts with, each checked as [`check`]
+/// checks a payload: a trace payload's traces, which the intake decodes a batch at a time and
+/// the trace store keeps as they came.
+pub fn array_elements(body: &[u8]) -> Result<Vec<Range<usize>>, &'static str> {
+    let mut pos = 1usize;
+    let count = match *body.first().ok_or("the payload is empty")? {
+        marker @ 0x90..=0x9f => u64::from(marker & 0x0f),
+        0xdc => length(body, &mut pos, 2)?,
+        0xdd => length(body, &mut pos, 4)?,
+        _ => return Err("the payload is not an array"),
+    };
+    if count > (body.len() - pos) as u64 {
+        return Err("an array or map claims more elements than the payload has bytes");
+    }
+    let mut elements = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let end = value_end(body, pos)?;
+        elements.push(pos..end);
+        pos = end;
+    }
+    Ok(elements)
+}
+
+/// Where the value starting at `start` ends.
+fn value_end(body: &[u8], start: usize) -> Result<usize, &'static str> {
+    let mut pos = start;
     let mut owed: u64 = 1;
     while owed > 0 {
         let marker = *body
@@ -61,7 +91,7 @@ pub fn check(body: &[u8]) -> Result<(), &'static str> {
             return Err("an array or map claims more elements than the payload has bytes");
         }
     }
-    Ok(())
+    Ok(pos)
 }
 
 /// A big-endian length of `width` bytes at `pos`, which moves past it.
@@ -76,7 +106,8 @@ fn length(body: &[u8], pos: &mut usize, width: usize) -> Result<u64, &'static st
 #[cfg(test)]
 mod tests {
     use super::check;
-    use crate::intake::traces::decode::{decode, Version};
+    use crate::intake::traces::decode::{to_v04, Version};
+    use crate::intake::traces::payload::Payload;
 
     #[test]
     fn payloads_as_tracers_send_them_pass() {
@@ -114,7 +145,8 @@ mod tests {
             (Version::V03, &v03[..]),
             (Version::V05, &v05[..]),
         ] {
-            let err = decode(version, Some("application/msgpack"), body.to_vec().into())
+            let err = to_v04(version, Some("application/msgpack"), body.to_vec())
+                .and_then(|v04| Payload::new(version, v04))
                 .err()
                 .expect("refused");
             assert_eq!(err.reason(), "invalid_msgpack");

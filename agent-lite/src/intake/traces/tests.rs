@@ -1,69 +1,129 @@
-use super::decode::{decode, Version};
-use crate::apm::SpanView;
+use super::decode::Version;
+use super::receive;
+use crate::apm::trace_store::TraceQuery;
+use crate::state::{Bounds, Shared};
 
-fn json_payload(traces: u64) -> bytes::Bytes {
-    let list: Vec<serde_json::Value> = (1..=traces)
-        .map(|id| {
-            serde_json::json!([{"service": "web", "name": "http.server.request", "resource": "GET /",
-                "trace_id": id, "span_id": id, "start": 1, "duration": 2, "meta": {"env": "dev"}}])
-        })
-        .collect();
-    serde_json::to_vec(&list).expect("JSON").into()
+fn span(id: u64, tag_bytes: usize) -> serde_json::Value {
+    serde_json::json!({"service": "web", "name": "http.server.request",
+        "resource": "GET /", "trace_id": id, "span_id": id, "parent_id": 0, "start": 1,
+        "duration": 2, "error": 0, "meta": {"env": "dev", "http.status_code": "200",
+        "big": "x".repeat(tag_bytes)}, "metrics": {"_top_level": 1.0}})
+}
+
+fn msgpack_payload(traces: u64, tag_bytes: usize) -> Vec<u8> {
+    let list: Vec<Vec<serde_json::Value>> =
+        (1..=traces).map(|id| vec![span(id, tag_bytes)]).collect();
+    rmp_serde::to_vec_named(&list).expect("msgpack")
+}
+
+fn agent(trace_bytes: usize) -> Shared {
+    Shared::new(
+        "lab".into(),
+        Bounds {
+            trace_bytes,
+            ..Bounds::default()
+        },
+    )
+}
+
+fn hits(agent: &Shared) -> f64 {
+    agent
+        .store()
+        .series_named("trace.http.server.request.hits")
+        .flat_map(|(_, s)| s.points.values())
+        .map(|p| p.scalar())
+        .sum()
+}
+
+fn counter(agent: &Shared, name: &str) -> u64 {
+    agent.counters.snapshot().get(name).copied().unwrap_or(0)
 }
 
 #[test]
-fn only_the_newest_traces_that_fit_are_copied_for_the_store() {
-    let body = json_payload(10);
-    let decoded = decode(Version::V04, Some("application/json"), body.clone()).expect("decodes");
-    assert_eq!((decoded.traces(), decoded.spans()), (10, 10));
-    let one = {
-        let d = decode(Version::V04, Some("application/json"), body.clone()).expect("decodes");
-        d.newest_within(usize::MAX)[0].1
+fn a_payload_of_many_batches_is_counted_exactly_and_kept() {
+    let agent = agent(16 << 20);
+    // About 3 MB: a dozen batches.
+    let body = msgpack_payload(3_000, 900);
+    receive(
+        &agent,
+        Version::V04,
+        Some("application/msgpack"),
+        false,
+        body,
+    )
+    .expect("accepted");
+    assert_eq!(counter(&agent, "traces.spans"), 3_000);
+    assert_eq!(counter(&agent, "traces.received"), 3_000);
+    assert_eq!(hits(&agent), 3_000.0);
+    assert_eq!(agent.traces().len(), 3_000);
+    let q = TraceQuery {
+        limit: Some(1000),
+        ..TraceQuery::default()
     };
-    let kept = decoded.newest_within(3 * one);
-    let ids: Vec<u64> = kept.iter().map(|(t, _)| t[0].trace_id64()).collect();
-    assert_eq!(ids, vec![8, 9, 10], "the newest, oldest first");
-    let body = json_payload(2);
-    let d = decode(Version::V04, Some("application/json"), body.clone()).expect("decodes");
-    assert_eq!(
-        d.newest_within(1).len(),
-        1,
-        "a trace bigger than the store still keeps one"
-    );
-}
-
-fn msgpack_payload(traces: u64) -> bytes::Bytes {
-    let list: Vec<Vec<serde_json::Value>> = (1..=traces)
-        .map(|id| {
-            vec![
-                serde_json::json!({"service": "web", "name": "http.server.request",
-                "resource": "GET /", "trace_id": id, "span_id": id, "parent_id": 0, "start": 1,
-                "duration": 2, "error": 0, "meta": {"env": "dev", "http.status_code": "200"},
-                "metrics": {"_top_level": 1.0}}),
-            ]
-        })
-        .collect();
-    rmp_serde::to_vec_named(&list).expect("msgpack").into()
+    let found = agent.traces().search(&q);
+    assert_eq!(found.len(), 1000);
+    assert_eq!(found[0].trace_id, "3000", "newest first");
 }
 
 #[test]
-fn kept_msgpack_spans_outlive_their_body_whether_shared_or_copied() {
-    for (budget, what) in [
-        (usize::MAX, "all kept: shared"),
-        (3_000, "a few kept: copied"),
-    ] {
-        let decoded = decode(
-            Version::V04,
-            Some("application/msgpack"),
-            msgpack_payload(50),
-        )
-        .expect("decodes");
-        let kept = decoded.newest_within(budget);
-        assert!(!kept.is_empty(), "{what}");
-        let (last, bytes) = kept.last().expect("a trace");
-        assert_eq!(last[0].trace_id64(), 50, "{what}");
-        assert_eq!(last[0].meta("http.status_code"), Some("200"), "{what}");
-        assert_eq!(last[0].metric("_top_level"), Some(1.0), "{what}");
-        assert_eq!(*bytes, last[0].approx_bytes(), "{what}");
-    }
+fn a_payload_refused_half_way_leaves_nothing_behind() {
+    let agent = agent(16 << 20);
+    let mut list: Vec<Vec<serde_json::Value>> = (1..=3_000).map(|id| vec![span(id, 900)]).collect();
+    // The last trace's span is a number, not a map: it fails in the last batch only.
+    list.push(vec![serde_json::json!(7)]);
+    let body = rmp_serde::to_vec_named(&list).expect("msgpack");
+    let err = receive(
+        &agent,
+        Version::V04,
+        Some("application/msgpack"),
+        false,
+        body,
+    )
+    .expect_err("refused");
+    assert_eq!(err.reason(), "invalid_msgpack");
+    assert_eq!(counter(&agent, "traces.rejected.invalid_msgpack"), 1);
+    assert_eq!(counter(&agent, "traces.spans"), 0);
+    assert_eq!(hits(&agent), 0.0);
+    assert_eq!(agent.traces().len(), 0);
+}
+
+#[test]
+fn only_the_newest_traces_that_fit_are_kept_and_they_outlive_their_body() {
+    let agent = agent(100_000);
+    receive(
+        &agent,
+        Version::V04,
+        Some("application/msgpack"),
+        false,
+        msgpack_payload(1_000, 900),
+    )
+    .expect("accepted");
+    let traces = agent.traces();
+    assert!(traces.bytes() <= 100_000, "{} bytes", traces.bytes());
+    let kept = traces.len();
+    assert!((50..100).contains(&kept), "{kept} traces kept");
+    assert!(traces.get(1_000).is_some() && traces.get(1_000 - kept as u64).is_none());
+    let spans = serde_json::to_value(traces.get(1_000).expect("kept")).expect("serializes");
+    assert_eq!(spans[0]["meta"]["http.status_code"], "200");
+    assert_eq!(spans[0]["metrics"]["_top_level"], 1.0);
+    assert_eq!(hits(&agent), 1_000.0, "every trace counted, kept or not");
+}
+
+#[test]
+fn json_and_truncated_payloads_are_kept_as_v04_and_found() {
+    let agent = agent(16 << 20);
+    let list: Vec<Vec<serde_json::Value>> = vec![vec![span(1, 10)], vec![span(2, 30_000)]];
+    let body = serde_json::to_vec(&list).expect("JSON");
+    receive(&agent, Version::V04, Some("application/json"), false, body).expect("accepted");
+    assert_eq!(counter(&agent, "traces.spans_truncated"), 1);
+    let traces = agent.traces();
+    let found = traces.search(&TraceQuery {
+        status: Some("200".into()),
+        env: Some("dev".into()),
+        ..TraceQuery::default()
+    });
+    assert_eq!(found.len(), 2);
+    let spans = serde_json::to_value(traces.get(2).expect("kept")).expect("serializes");
+    let big = spans[0]["meta"]["big"].as_str().unwrap_or_default();
+    assert!(big.ends_with("...") && big.len() == 25_003, "{}", big.len());
 }

@@ -4,7 +4,7 @@
 //! with "...". Without it one tracer sending 100 KB stacks on its error spans filled the trace
 //! store, and every other trace was evicted.
 
-use libdd_tinybytes::BytesString;
+use std::borrow::Cow;
 
 use crate::apm::Span;
 
@@ -15,7 +15,7 @@ pub const MAX_METRIC_KEY_LEN: usize = 200;
 
 /// Cuts what is over the Agent's limits; true when anything was cut. Texts within the limits
 /// (nearly all) stay slices of the payload's buffer.
-pub fn truncate(span: &mut Span) -> bool {
+pub fn truncate(span: &mut Span<'_>) -> bool {
     let mut cut = false;
     if let Some(r) = shortened(&span.resource, MAX_RESOURCE_LEN) {
         span.resource = r;
@@ -42,14 +42,13 @@ pub fn truncate(span: &mut Span) -> bool {
 }
 
 /// `text` cut to at most `limit` bytes at a character boundary, plus "...", when over it.
-fn shortened(text: &BytesString, limit: usize) -> Option<BytesString> {
-    let s = text.as_str();
-    if s.len() <= limit {
+fn shortened(text: &str, limit: usize) -> Option<Cow<'static, str>> {
+    if text.len() <= limit {
         return None;
     }
-    Some(BytesString::from(format!(
+    Some(Cow::Owned(format!(
         "{}...",
-        &s[..s.floor_char_boundary(limit)]
+        &text[..text.floor_char_boundary(limit)]
     )))
 }
 
@@ -64,8 +63,7 @@ mod tests {
         let stack = "é".repeat(20_000); // 40,000 bytes, two per character
         let long_key = "k".repeat(300);
         let mut span = test_span::span(1, 1, 0, "web", "op", 1, 5, &[("error.stack", &stack)]);
-        span.meta
-            .insert(long_key.clone().into(), "v".to_owned().into());
+        span.meta.insert(long_key.clone().into(), "v".into());
         span.metrics.insert(long_key.clone().into(), 1.0);
         span.resource = "r".repeat(6_000).into();
         assert!(truncate(&mut span));
@@ -89,9 +87,9 @@ mod tests {
 
     #[test]
     fn a_cut_never_splits_a_character() {
-        let text: BytesString = format!("a{}", "é".repeat(10)).into(); // 21 bytes
+        let text = format!("a{}", "é".repeat(10)); // 21 bytes
         let cut = shortened(&text, 4).expect("over the limit");
-        assert_eq!(cut.as_str(), "aé...");
+        assert_eq!(cut, "aé...");
     }
 
     #[test]
