@@ -126,6 +126,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DEMO_LOG_LEVEL", default_value = "info", value_parser = parse_level)]
     pub log_level: tracing::Level,
 
+    /// Log level of the tracer's own diagnostics (off, error, warn, info, debug), as Datadog's tracers read it.
+    #[arg(long = "dd-log-level", env = "DD_LOG_LEVEL", default_value = "warn", value_parser = parse_level_filter)]
+    pub tracer_log_level: tracing_subscriber::filter::LevelFilter,
+
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "DEMO_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
@@ -261,6 +265,11 @@ fn parse_agent_url(raw: &str) -> Result<String, String> {
 fn parse_level(raw: &str) -> Result<tracing::Level, String> {
     raw.parse::<tracing::Level>()
         .map_err(|_| format!("{raw:?} is not one of error, warn, info, debug, trace"))
+}
+
+fn parse_level_filter(raw: &str) -> Result<tracing_subscriber::filter::LevelFilter, String> {
+    raw.parse::<tracing_subscriber::filter::LevelFilter>()
+        .map_err(|_| format!("{raw:?} is not one of off, error, warn, info, debug"))
 }
 
 /// An inclusive range of milliseconds.

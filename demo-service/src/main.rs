@@ -66,6 +66,11 @@ async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
             telemetry.spans.clone(),
         ))
     });
+    let drops_task = cfg.trace_enabled.then(|| {
+        tokio::spawn(telemetry::tracer_drops::report(
+            telemetry.dropped_chunks.clone(),
+        ))
+    });
 
     let limits = web::Data::new(Limits::from(&cfg));
     let server_span = ServerSpan {
@@ -105,7 +110,8 @@ async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     let served = server.await;
     tracing::info!("stopped accepting; in-flight requests finished");
 
-    if let Some(task) = watch_task {
+    // Their last word is in the shutdown line (spans finished, traces dropped).
+    for task in [watch_task, drops_task].into_iter().flatten() {
         task.abort();
     }
     if let Some((stop, task)) = metrics_task {

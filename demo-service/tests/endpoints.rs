@@ -422,3 +422,49 @@ fn a_stuck_agent_does_not_stall_requests() {
     keeps_serving_with_agent(url);
     drop(stuck);
 }
+
+/// An agent that accepts connections and never answers holds the tracer's exporter: its
+/// buffer fills and the tracer drops traces. Those are counted and reported in one line now
+/// and then, not one per request, and the total is in the shutdown line.
+#[test]
+fn traces_the_tracer_drops_are_counted_and_reported_in_a_line() {
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", stuck.local_addr().expect("addr"));
+    let svc = Service::start(&[("DD_TRACE_AGENT_URL", url)]);
+    let is_drop_line = |l: &serde_json::Value| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the tracer dropped traces"))
+    };
+    // The buffer holds 5 MB of traces: some thousands of requests, from 4 clients at once.
+    let mut sent = 0;
+    while !svc.proc.json_lines().iter().any(is_drop_line) {
+        assert!(sent < 200_000, "no drop reported after {sent} requests");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        assert_eq!(svc.get("/").status(), 200);
+                    }
+                });
+            }
+        });
+        sent += 4_000;
+        std::thread::sleep(Duration::from_millis(1_200));
+    }
+    let lines = svc.proc.json_lines();
+    let drops: Vec<_> = lines.iter().filter(|l| is_drop_line(l)).collect();
+    assert_eq!(drops.len(), 1, "one line within the minute: {drops:#?}");
+    let dropped = drops[0]["trace_chunks_dropped"].as_u64().unwrap_or(0);
+    assert!(dropped > 0 && dropped < sent, "{dropped} of {sent}");
+
+    let proc = svc.stop();
+    let shutdown = proc
+        .json_lines()
+        .into_iter()
+        .find(|l| l.get("trace_chunks_dropped_total").is_some())
+        .expect("the shutdown line");
+    let total = shutdown["trace_chunks_dropped_total"].as_u64().unwrap_or(0);
+    assert!(total >= dropped, "{total} in all, {dropped} reported");
+    drop(stuck);
+}

@@ -87,7 +87,8 @@ where
     }
 }
 
-fn is_tracer_diagnostic(target: &str) -> bool {
+/// Whether an event comes from the tracer's crates rather than from the service.
+pub fn is_tracer_diagnostic(target: &str) -> bool {
     target.starts_with("datadog_opentelemetry")
         || target.starts_with("libdd")
         || target.starts_with("opentelemetry")

@@ -4,6 +4,7 @@
 pub mod json_logs;
 pub mod runtime_metrics;
 pub mod span_accounting;
+pub mod tracer_drops;
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use datadog_opentelemetry::configuration::Config as DdConfig;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
@@ -20,12 +21,14 @@ use tracing_subscriber::{Layer, Registry};
 use crate::config::ServeConfig;
 use json_logs::{JsonLogLayer, LogTags};
 use span_accounting::{CountingProcessor, SpanCounter};
+use tracer_drops::{DropCountingLayer, DroppedChunks};
 
 /// Keeps the tracer and the log writer alive; [`Telemetry::shutdown`] flushes both.
 pub struct Telemetry {
     tracer: Option<SdkTracerProvider>,
     log_guard: WorkerGuard,
     pub spans: SpanCounter,
+    pub dropped_chunks: DroppedChunks,
 }
 
 /// How long shutdown waits for the last spans to reach the agent.
@@ -45,11 +48,29 @@ impl Telemetry {
             env: cfg.env.clone(),
             version: cfg.version.clone(),
         });
-        let logs = JsonLogLayer::new(stdout, injection)
-            .with_filter(LevelFilter::from_level(cfg.log_level));
+        // The service's lines at DEMO_LOG_LEVEL, the tracer's diagnostics at DD_LOG_LEVEL.
+        let own_level = LevelFilter::from_level(cfg.log_level);
+        let tracer_level = cfg.tracer_log_level;
+        let logs = JsonLogLayer::new(stdout, injection).with_filter(
+            filter_fn(move |meta| {
+                let level = if json_logs::is_tracer_diagnostic(meta.target()) {
+                    tracer_level
+                } else {
+                    own_level
+                };
+                level >= *meta.level()
+            })
+            .with_max_level_hint(own_level.max(tracer_level)),
+        );
 
         let spans = SpanCounter::default();
+        let dropped_chunks = DroppedChunks::default();
         let mut tracer = None;
+        let drops = cfg.trace_enabled.then(|| {
+            DropCountingLayer(dropped_chunks.clone()).with_filter(
+                filter_fn(tracer_drops::is_tracer_debug).with_max_level_hint(LevelFilter::DEBUG),
+            )
+        });
         let otel = if cfg.trace_enabled {
             let provider = datadog_opentelemetry::tracing()
                 .with_config(dd_config(cfg))
@@ -76,6 +97,7 @@ impl Telemetry {
 
         Registry::default()
             .with(otel)
+            .with(drops)
             .with(logs)
             .try_init()
             .context("installing the tracing subscriber")?;
@@ -83,6 +105,7 @@ impl Telemetry {
             tracer,
             log_guard,
             spans,
+            dropped_chunks,
         })
     }
 
@@ -90,11 +113,17 @@ impl Telemetry {
     pub fn shutdown(self) {
         if let Some(tracer) = self.tracer {
             let finished = self.spans.finished();
+            let dropped = self.dropped_chunks.total();
             match tracer.shutdown_with_timeout(TRACE_FLUSH_TIMEOUT) {
-                Ok(()) => tracing::info!(spans_finished = finished, "tracer flushed"),
+                Ok(()) => tracing::info!(
+                    spans_finished = finished,
+                    trace_chunks_dropped_total = dropped,
+                    "tracer flushed"
+                ),
                 Err(e) => tracing::warn!(
                     error = %e,
                     spans_finished = finished,
+                    trace_chunks_dropped_total = dropped,
                     "tracer flush did not complete; spans still buffered are lost"
                 ),
             }
@@ -114,6 +143,9 @@ fn dd_config(cfg: &ServeConfig) -> DdConfig {
         .set_trace_agent_url(cfg.trace_agent_url())
         .set_dogstatsd_agent_host(cfg.agent_host.clone())
         .set_dogstatsd_agent_port(u32::from(cfg.dogstatsd_port))
+        // Every diagnostic reaches our subscriber, which prints those at DD_LOG_LEVEL and
+        // counts the dropped traces among them (tracer_drops); they are rare, but for that one.
+        .set_log_level_filter(datadog_opentelemetry::log::LevelFilter::Debug)
         .set_enabled(true);
     b.build()
 }
