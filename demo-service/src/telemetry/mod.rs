@@ -20,7 +20,7 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::config::ServeConfig;
 use json_logs::{JsonLogLayer, LogTags};
-use span_accounting::{CountingProcessor, SpanCounter};
+use span_accounting::{CountingLayer, SpanCounter};
 use tracer_drops::{DropCountingLayer, DroppedChunks};
 
 /// Keeps the tracer and the log writer alive; [`Telemetry::shutdown`] flushes both.
@@ -74,7 +74,6 @@ impl Telemetry {
         let otel = if cfg.trace_enabled {
             let provider = datadog_opentelemetry::tracing()
                 .with_config(dd_config(cfg))
-                .with_span_processor(CountingProcessor(spans.clone()))
                 .init();
             let layer = tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
@@ -83,20 +82,19 @@ impl Telemetry {
                 .with_threads(false)
                 .with_target(false)
                 .with_tracked_inactivity(false)
-                // Only our own spans become spans: the tracer's diagnostics must not feed back
-                // into the tracer, and log events are log lines (joined to the trace by
-                // dd.trace_id), not span events that would double every span's payload.
-                .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-                    meta.is_span() && meta.target().starts_with("demo_service")
-                }));
+                .with_filter(filter_fn(becomes_a_span));
             tracer = Some(provider);
             Some(layer)
         } else {
             None
         };
 
+        let count = cfg
+            .trace_enabled
+            .then(|| CountingLayer(spans.clone()).with_filter(filter_fn(becomes_a_span)));
         Registry::default()
             .with(otel)
+            .with(count)
             .with(drops)
             .with(logs)
             .try_init()
@@ -130,6 +128,14 @@ impl Telemetry {
         }
         drop(self.log_guard);
     }
+}
+
+/// Whether a tracing event or span becomes a span of the tracer: only our own spans. The
+/// tracer's diagnostics must not feed back into the tracer, and log events are log lines
+/// (joined to the trace by dd.trace_id), not span events that would double every span's
+/// payload.
+fn becomes_a_span(meta: &tracing::Metadata<'_>) -> bool {
+    meta.is_span() && meta.target().starts_with("demo_service")
 }
 
 /// The tracer's configuration from ours: ours already read the DD_* variables (so a bad value

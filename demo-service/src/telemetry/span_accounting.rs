@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
+use tracing::span;
+use tracing::Subscriber;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::Layer;
 
 /// Shared counter of finished spans.
 #[derive(Debug, Default, Clone)]
@@ -22,23 +24,15 @@ impl SpanCounter {
     }
 }
 
-/// A span processor that only counts; it sits beside Datadog's processor.
-#[derive(Debug)]
-pub struct CountingProcessor(pub SpanCounter);
+/// A layer that counts the spans that close. Filtered as the OpenTelemetry layer is
+/// (`super::becomes_a_span`), it counts exactly the spans handed to the tracer. Not a span
+/// processor beside Datadog's: with two processors, the OpenTelemetry SDK copies every span's
+/// data once for each, attributes and all.
+pub struct CountingLayer(pub SpanCounter);
 
-impl SpanProcessor for CountingProcessor {
-    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
-
-    fn on_end(&self, _span: SpanData) {
+impl<S: Subscriber> Layer<S> for CountingLayer {
+    fn on_close(&self, _id: span::Id, _ctx: Context<'_, S>) {
         self.0 .0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
     }
 }
 
