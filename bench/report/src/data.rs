@@ -105,6 +105,9 @@ pub struct DemoSystem {
     /// Requests answered, warm-up included: what the spans are counted against.
     pub answered: u64,
     pub spans_delivered: u64,
+    /// The traces the service's tracer said it dropped (its buffer full), when it says.
+    #[serde(default)]
+    pub traces_dropped_by_tracer: Option<u64>,
 }
 
 // --- agent-lite -----------------------------------------------------------------------------

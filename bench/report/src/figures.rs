@@ -186,9 +186,16 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
     out.push(
         Row::new("demo-service", "spans delivered, traced run")
             .lab(format!(
-                "{} for {} requests",
+                "{} for {} requests{}",
                 thousands(t.spans_delivered as f64),
-                thousands(t.answered as f64)
+                thousands(t.answered as f64),
+                match t.traces_dropped_by_tracer {
+                    Some(n) if n > 0 => format!(
+                        " (the tracer dropped {} traces, its buffer full)",
+                        thousands(n as f64)
+                    ),
+                    _ => String::new(),
+                }
             ))
             .target("every span", Verdict::of(t.spans_delivered >= t.answered)),
     );
