@@ -15,6 +15,7 @@ use libdd_trace_utils::msgpack_decoder::v04;
 use rustc_hash::FxHashMap;
 use serde::ser::{Error as _, SerializeSeq as _};
 use serde::{Deserialize, Serialize, Serializer};
+use smallvec::{smallvec, SmallVec};
 
 use super::trace_summary::Summary;
 use super::{behind_array_header, SpanJson};
@@ -67,7 +68,8 @@ impl Incoming {
 /// batch of the intake beyond the bound.
 #[derive(Debug)]
 struct Kept {
-    chunks: Vec<Bytes>,
+    // Nearly every trace comes in one chunk: no allocation for it.
+    chunks: SmallVec<[Bytes; 1]>,
     summary: Summary,
     root: usize,
     spans: usize,
@@ -192,7 +194,7 @@ impl TraceStore {
                 self.traces.insert(
                     id,
                     Kept {
-                        chunks: vec![chunk.msgpack],
+                        chunks: smallvec![chunk.msgpack],
                         summary: chunk.summary,
                         root: 0,
                         spans,

@@ -204,7 +204,7 @@ pub fn receive(
     shared.traces().make_room(kept_bytes, 0);
 
     let mut aggs = stats::Aggregates::default();
-    let mut kept = Vec::new();
+    let mut kept = Vec::with_capacity(kept_traces);
     let mut spans = 0usize;
     let cut = payload
         .for_each_batch(|batch| {
