@@ -146,21 +146,37 @@ impl TraceStore {
     }
 
     /// What a chunk of `msgpack_len` bytes costs in the bound: its msgpack and its entry.
-    pub fn cost(msgpack_len: usize) -> usize {
+    fn cost(msgpack_len: usize) -> usize {
         msgpack_len + size_of::<Bytes>() + size_of::<Kept>()
     }
 
-    /// How much a payload may add before its oldest traces would be evicted by its own newest.
-    pub fn max_bytes(&self) -> usize {
-        self.max_bytes
+    /// Of a payload's chunks, whose msgpack lengths are `msgpack_lens` (oldest first), how many
+    /// of the newest the store will keep: those that fit in its memory bound, and the newest
+    /// even when it alone is over, as `insert` keeps it. Room is made for them now, before
+    /// they are decoded, so that the traces they replace are not held beside them.
+    pub fn make_room_for_newest(
+        &mut self,
+        msgpack_lens: impl DoubleEndedIterator<Item = usize>,
+    ) -> usize {
+        let mut bytes = 0usize;
+        let newest = msgpack_lens
+            .rev()
+            .take_while(|&len| {
+                let cost = Self::cost(len);
+                let fits = bytes == 0 || bytes + cost <= self.max_bytes;
+                if fits {
+                    bytes += cost;
+                }
+                fits
+            })
+            .count();
+        self.make_room(bytes);
+        newest
     }
 
-    /// Evicts the oldest traces until `bytes` and `spans` more fit: done before a payload's
-    /// traces are decoded, so that the traces they replace are not held beside them.
-    pub fn make_room(&mut self, bytes: usize, spans: usize) {
-        while self.bytes.saturating_add(bytes) > self.max_bytes
-            || self.spans.saturating_add(spans) > self.max_spans
-        {
+    /// Evicts the oldest traces until `bytes` more fit.
+    fn make_room(&mut self, bytes: usize) {
+        while self.bytes.saturating_add(bytes) > self.max_bytes {
             if !self.evict_oldest() {
                 break;
             }
@@ -256,7 +272,7 @@ impl TraceStore {
                 },
                 span_count: kept.spans,
                 error: kept.summary.error,
-                duration_ms: kept.summary.duration_ns as f64 / 1e6,
+                duration_ms: kept.summary.duration_ms(),
             })
             .collect()
     }
@@ -280,8 +296,7 @@ fn matches(kept: &Kept, q: &TraceQuery) -> bool {
             .as_ref()
             .is_none_or(|c| t.status.map(|s| s.get(msgpack)) == Some(c.as_str()))
         && q.error.is_none_or(|e| t.error == e)
-        && q.min_duration_ms
-            .is_none_or(|d| t.duration_ns as f64 / 1e6 >= d)
+        && q.min_duration_ms.is_none_or(|d| t.duration_ms() >= d)
         && q.env
             .as_ref()
             .is_none_or(|e| t.env.map(|s| s.get(msgpack)) == Some(e.as_str()))
@@ -337,15 +352,35 @@ pub mod tests {
         }
         let one = incoming(&trace(9, 900)).bytes();
         assert!(store.bytes() + 3 * one > 10_000, "the test needs room made");
-        store.make_room(3 * one, 3);
+        store.make_room(3 * one);
         assert!(store.bytes() + 3 * one <= 10_000);
         assert!(store.get(8).is_some() && store.get(1).is_none());
-        store.make_room(usize::MAX, 0);
+        store.make_room(usize::MAX);
         assert_eq!(
             store.len(),
             0,
             "room for more than the bound empties the store"
         );
+    }
+
+    #[test]
+    fn room_is_made_for_the_newest_chunks_that_fit_and_always_for_the_newest() {
+        let mut store = TraceStore::new(1_000_000, 10_000);
+        for id in 1..=8 {
+            store.insert(incoming(&trace(id, 900)));
+        }
+        let len = incoming(&trace(9, 900)).msgpack.len();
+        let cost = TraceStore::cost(len);
+        let kept = store.make_room_for_newest([len; 20].into_iter());
+        assert_eq!(kept, 10_000 / cost, "as many of the newest as fit");
+        assert!(store.bytes() + kept * cost <= 10_000, "room was made");
+        assert!(store.len() < 8 && store.get(1).is_none(), "the oldest went");
+        assert_eq!(
+            store.make_room_for_newest([50_000].into_iter()),
+            1,
+            "the newest chunk is kept even over the bound"
+        );
+        assert_eq!(store.len(), 0);
     }
 
     #[test]

@@ -77,6 +77,11 @@ impl Summary {
         })
     }
 
+    /// The root span's duration.
+    pub fn duration_ms(&self) -> f64 {
+        self.duration_ns as f64 / 1e6
+    }
+
     /// Whether `other`'s root, from another chunk of the same trace, is the trace's root
     /// rather than this one's: a span without parent first, then the earliest.
     pub fn yields_root_to(&self, other: &Summary) -> bool {

@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use crate::apm::trace_store::{Incoming, TraceStore};
+use crate::apm::trace_store::Incoming;
 use crate::apm::trace_summary::Summary;
 use crate::apm::{client_stats, stats};
 use crate::state::Shared;
@@ -183,25 +183,10 @@ pub fn receive(
     let body = decode::to_v04(version, content_type, body).map_err(refuse)?;
     let payload = Payload::new(version, body).map_err(refuse)?;
 
-    // The newest traces that fit in the store are kept; room is made for them before they
+    // The newest traces that fit in the store are kept, and room is made for them before they
     // are decoded. (A payload refused after this has cost the oldest traces their place.)
-    let budget = shared.traces().max_bytes();
-    let mut kept_bytes = 0usize;
-    let kept_traces = payload
-        .trace_bytes()
-        .rev()
-        .take_while(|&b| {
-            let cost = TraceStore::cost(b);
-            // The newest trace is kept even when it alone is over the bound.
-            let fits = kept_bytes == 0 || kept_bytes + cost <= budget;
-            if fits {
-                kept_bytes += cost;
-            }
-            fits
-        })
-        .count();
+    let kept_traces = shared.traces().make_room_for_newest(payload.trace_bytes());
     let first_kept = payload.traces() - kept_traces;
-    shared.traces().make_room(kept_bytes, 0);
 
     let mut aggs = stats::Aggregates::default();
     let mut kept = Vec::with_capacity(kept_traces);
