@@ -6,6 +6,8 @@ pub mod runtime_metrics;
 pub mod span_accounting;
 pub mod tracer_drops;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -20,15 +22,31 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::config::ServeConfig;
 use json_logs::{JsonLogLayer, LogTags};
-use span_accounting::{CountingLayer, SpanCounter};
-use tracer_drops::{DropCountingLayer, DroppedChunks};
+use span_accounting::CountingLayer;
+use tracer_drops::DropCountingLayer;
 
 /// Keeps the tracer and the log writer alive; [`Telemetry::shutdown`] flushes both.
 pub struct Telemetry {
     tracer: Option<SdkTracerProvider>,
     log_guard: WorkerGuard,
-    pub spans: SpanCounter,
-    pub dropped_chunks: DroppedChunks,
+    /// Spans finished (`span_accounting`).
+    pub spans: Tally,
+    /// Trace chunks the tracer dropped, its buffer full (`tracer_drops`).
+    pub dropped_chunks: Tally,
+}
+
+/// A count shared by the tracing layer that adds to it and the tasks that report it.
+#[derive(Debug, Default, Clone)]
+pub struct Tally(Arc<AtomicU64>);
+
+impl Tally {
+    pub fn add_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// How long shutdown waits for the last spans to reach the agent.
@@ -63,8 +81,8 @@ impl Telemetry {
             .with_max_level_hint(own_level.max(tracer_level)),
         );
 
-        let spans = SpanCounter::default();
-        let dropped_chunks = DroppedChunks::default();
+        let spans = Tally::default();
+        let dropped_chunks = Tally::default();
         let mut tracer = None;
         let drops = cfg.trace_enabled.then(|| {
             DropCountingLayer(dropped_chunks.clone()).with_filter(
@@ -110,8 +128,8 @@ impl Telemetry {
     /// Sends every finished span to the agent, then stops the log writer after its last line.
     pub fn shutdown(self) {
         if let Some(tracer) = self.tracer {
-            let finished = self.spans.finished();
-            let dropped = self.dropped_chunks.total();
+            let finished = self.spans.get();
+            let dropped = self.dropped_chunks.get();
             match tracer.shutdown_with_timeout(TRACE_FLUSH_TIMEOUT) {
                 Ok(()) => tracing::info!(
                     spans_finished = finished,

@@ -1,12 +1,11 @@
 //! Counts the spans the service finishes and watches whether the trace agent answers, so that
 //! an unreachable agent shows up as one log line now and then with how many spans were made
-//! while it was away, never as a line per request. The tracer's exporter keeps its own drop
-//! counters private (it reports them only to the agent, as `datadog.tracer.*` health metrics),
-//! so what we can state honestly is: spans finished while the agent did not answer, which the
-//! exporter buffers, retries and then drops.
+//! while it was away, never as a line per request. The spans the exporter then fails to send
+//! are not counted by the tracer where the service can read them, so what we can state
+//! honestly is: spans finished while the agent did not answer, which the exporter buffers,
+//! retries and then drops. (The traces it drops because its buffer is full are counted:
+//! `tracer_drops`.)
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::span;
@@ -14,25 +13,17 @@ use tracing::Subscriber;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
-/// Shared counter of finished spans.
-#[derive(Debug, Default, Clone)]
-pub struct SpanCounter(Arc<AtomicU64>);
-
-impl SpanCounter {
-    pub fn finished(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+use super::Tally;
 
 /// A layer that counts the spans that close. Filtered as the OpenTelemetry layer is
 /// (`super::becomes_a_span`), it counts exactly the spans handed to the tracer. Not a span
 /// processor beside Datadog's: with two processors, the OpenTelemetry SDK copies every span's
 /// data once for each, attributes and all.
-pub struct CountingLayer(pub SpanCounter);
+pub struct CountingLayer(pub Tally);
 
 impl<S: Subscriber> Layer<S> for CountingLayer {
     fn on_close(&self, _id: span::Id, _ctx: Context<'_, S>) {
-        self.0 .0.fetch_add(1, Ordering::Relaxed);
+        self.0.add_one();
     }
 }
 
@@ -41,7 +32,7 @@ const PROBE_EVERY: Duration = Duration::from_secs(10);
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// Probes `{agent}/info` and logs outages with the spans finished meanwhile.
-pub async fn watch_agent(agent_url: String, counter: SpanCounter) {
+pub async fn watch_agent(agent_url: String, counter: Tally) {
     if !agent_url.starts_with("http") {
         // A unix:// agent is reached by the tracer itself; our probe speaks TCP only.
         return;
@@ -68,7 +59,7 @@ pub async fn watch_agent(agent_url: String, counter: SpanCounter) {
                 tracing::info!(
                     agent = %agent_url,
                     outage_secs = o.since.elapsed().as_secs(),
-                    spans_finished_during_outage = counter.finished() - o.spans_at_start,
+                    spans_finished_during_outage = counter.get() - o.spans_at_start,
                     "trace agent reachable again"
                 );
                 outage = None;
@@ -83,7 +74,7 @@ pub async fn watch_agent(agent_url: String, counter: SpanCounter) {
                 outage = Some(Outage {
                     since: now,
                     last_report: now,
-                    spans_at_start: counter.finished(),
+                    spans_at_start: counter.get(),
                 });
             }
             (Err(e), Some(o)) if o.last_report.elapsed() >= REPORT_EVERY => {
@@ -91,7 +82,7 @@ pub async fn watch_agent(agent_url: String, counter: SpanCounter) {
                     agent = %agent_url,
                     error = %e,
                     outage_secs = o.since.elapsed().as_secs(),
-                    spans_finished_during_outage = counter.finished() - o.spans_at_start,
+                    spans_finished_during_outage = counter.get() - o.spans_at_start,
                     "trace agent still unreachable"
                 );
                 o.last_report = Instant::now();

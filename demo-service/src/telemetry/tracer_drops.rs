@@ -10,8 +10,6 @@
 //! lost.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
@@ -19,34 +17,27 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
+use super::Tally;
+
 /// What datadog-opentelemetry (0.6, `DatadogSpanProcessor::on_end`) says when it could not
 /// queue a trace chunk for export.
 const DROPPED_CHUNK: &str = "Failed to export trace chunk";
-
-/// The trace chunks the tracer dropped since the service started.
-#[derive(Debug, Default, Clone)]
-pub struct DroppedChunks(Arc<AtomicU64>);
-
-impl DroppedChunks {
-    pub fn total(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 /// Whether an event is one of the tracer's debug diagnostics, the only ones this layer reads.
 pub fn is_tracer_debug(meta: &Metadata<'_>) -> bool {
     *meta.level() == Level::DEBUG && meta.target().starts_with("datadog_opentelemetry")
 }
 
-/// Counts the tracer's "could not queue" diagnostics (filter it with [`is_tracer_debug`]).
-pub struct DropCountingLayer(pub DroppedChunks);
+/// Counts the tracer's "could not queue" diagnostics (filter it with [`is_tracer_debug`]): the
+/// trace chunks the tracer dropped since the service started.
+pub struct DropCountingLayer(pub Tally);
 
 impl<S: Subscriber> Layer<S> for DropCountingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut dropped = IsDropped(false);
         event.record(&mut dropped);
         if dropped.0 {
-            self.0 .0.fetch_add(1, Ordering::Relaxed);
+            self.0.add_one();
         }
     }
 }
@@ -73,13 +64,13 @@ const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// Writes a line when chunks were dropped: at once for the first drops, then at most once a
 /// minute with the chunks dropped since the last line, never once per request.
-pub async fn report(dropped: DroppedChunks) {
+pub async fn report(dropped: Tally) {
     let mut reported = 0u64;
     let mut last_line: Option<Instant> = None;
     let mut ticker = tokio::time::interval(LOOK_EVERY);
     loop {
         ticker.tick().await;
-        let total = dropped.total();
+        let total = dropped.get();
         let due = last_line.is_none_or(|at| at.elapsed() >= REPORT_EVERY);
         if total > reported && due {
             tracing::warn!(
