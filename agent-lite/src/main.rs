@@ -162,6 +162,8 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    // Before any listener answers: a log line written once agent-lite is ready is collected.
+    collectors::spawn(&cfg.collectors, &cfg.logs, shared.clone());
     let traces_app =
         intake::traces::router(shared.clone(), cfg.max_payload_bytes, cfg.client_stats);
     let refusals = |family| http_server::Refusals {
@@ -222,7 +224,6 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             }
         }
     });
-    collectors::spawn(&cfg.collectors, &cfg.logs, shared.clone());
     monitors::setup(&cfg.monitors, &shared)?;
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),

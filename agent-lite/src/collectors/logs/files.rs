@@ -37,18 +37,29 @@ pub fn parse_files(text: &str) -> Vec<FileSource> {
         .collect()
 }
 
-/// Follows `files` until the process ends.
-pub async fn run(files: Vec<FileSource>, shared: Arc<Shared>) {
+/// The configured files, each taken at its end now (with whether its last read failed).
+pub struct Followed(Vec<(FileSource, Tail, bool)>);
+
+/// Takes each file's end now, before agent-lite answers: a line written once it is ready is
+/// read, wherever the task that reads it stands.
+pub fn follow(files: Vec<FileSource>) -> Followed {
     for f in &files {
         tracing::info!(path = %f.path.display(), service = ?f.service, "following log file");
     }
-    let mut tails: Vec<(FileSource, Tail, bool)> = files
-        .into_iter()
-        .map(|f| {
-            let tail = Tail::new(f.path.clone());
-            (f, tail, false)
-        })
-        .collect();
+    Followed(
+        files
+            .into_iter()
+            .map(|f| {
+                let tail = Tail::new(f.path.clone());
+                (f, tail, false)
+            })
+            .collect(),
+    )
+}
+
+/// Reads the followed files until the process ends.
+pub async fn run(followed: Followed, shared: Arc<Shared>) {
+    let mut tails = followed.0;
     let mut tick = tokio::time::interval(POLL);
     loop {
         tick.tick().await;

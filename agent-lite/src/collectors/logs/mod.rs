@@ -61,7 +61,7 @@ pub fn spawn(cfg: &LogsConfig, engine: Option<Arc<Engine>>, shared: Arc<Shared>)
         .collectors
         .logs_configured(files.len(), selection.map_or("off", Selection::name));
     if !files.is_empty() {
-        tokio::spawn(files::run(files, shared.clone()));
+        tokio::spawn(files::run(files::follow(files), shared.clone()));
     }
     if let (Some(engine), Some(selection)) = (engine, selection) {
         tokio::spawn(containers::run(engine, selection, shared));
