@@ -50,14 +50,29 @@ get_json() {
   json "$work/got.json" "$2"
 }
 
-# measure NAME URL: a warm-up, then the measured wrk run ($RAW/NAME.json). Sets answered
-# (both runs' requests).
+# measure NAME URL [SERVICE_PID RECEIVER_PID]: a warm-up, then the measured wrk run
+# ($RAW/NAME.json). Sets answered (both runs' requests). Given the pids, also the CPU the
+# service and its trace receiver spent during the measured run ($RAW/NAME.cpu.json): the
+# service's in all, and on its actix workers (the request path; the rest is the tracer's
+# exporter and the log writer). Throughput at saturation mixes both with wrk's share of the
+# two cores; CPU per request says what tracing costs the service itself.
 measure() {
-  local name=$1 url=$2
+  local name=$1 url=$2 pid=${3:-} rpid=${4:-} t0 w0 r0
   run_wrk "$name.warmup" "$url" "$WARMUP" "$CONNS" "$THREADS"
+  if [ -n "$pid" ]; then
+    t0=$(cpu_ticks "$pid") w0=$(thread_ticks "$pid" actix-rt) r0=$(cpu_ticks "$rpid")
+  fi
   run_wrk "$name" "$url" "$DURATION" "$CONNS" "$THREADS"
+  if [ -n "$pid" ]; then
+    printf '{"requests": %s, "service_s": %s, "request_threads_s": %s, "receiver_s": %s}\n' \
+      "$(json "$RAW/$name.json" 'd["requests"]')" "$(cpu_seconds "$t0" "$(cpu_ticks "$pid")")" \
+      "$(cpu_seconds "$w0" "$(thread_ticks "$pid" actix-rt)")" \
+      "$(cpu_seconds "$r0" "$(cpu_ticks "$rpid")")" >"$RAW/$name.cpu.json"
+  fi
   answered=$(($(json "$RAW/$name.warmup.json" 'd["requests"]') + $(json "$RAW/$name.json" 'd["requests"]')))
-  say "  $name: $(json "$RAW/$name.json" 'd["rps"]') req/s, p99 $(json "$RAW/$name.json" 'd["latency_ms"]["p99"]') ms, $answered requests"
+  local cpu=""
+  [ -z "$pid" ] || cpu=", $(json "$RAW/$name.cpu.json" 'round(d["service_s"] / d["requests"] * 1e6, 1)') µs of the service's CPU a request"
+  say "  $name: $(json "$RAW/$name.json" 'd["rps"]') req/s, p99 $(json "$RAW/$name.json" 'd["latency_ms"]["p99"]') ms, $answered requests$cpu"
 }
 
 # start_sink: a fresh lab-trace-sink. Sets sink_pid, sink_url.
@@ -65,7 +80,7 @@ start_sink() {
   local port
   port=$(free_port)
   spawn sink $((WARMUP + DURATION + 180)) "$SINK" --listen "127.0.0.1:$port"
-  sink_pid=$spawned
+  sink_pid=$spawned sink_main=$spawned_main
   sink_url=http://127.0.0.1:$port
   wait_http "$sink_url/info" "$sink_pid" sink
 }
@@ -89,7 +104,7 @@ bench_demo() {
     DD_DOGSTATSD_PORT="$(free_port)" "$SERVICE" --listen "127.0.0.1:$port"
   pid=$spawned
   wait_http "http://127.0.0.1:$port/healthz" "$pid" "$name"
-  measure "$name" "http://127.0.0.1:$port/"
+  measure "$name" "http://127.0.0.1:$port/" "$spawned_main" "$sink_main"
   stop "$pid"
   read -r delivered_spans delivered_traces rejected < <(get_json "$sink_url/test/counts" \
     'd["spans"], d["traces"], d.get("rejected", 0)') || die "could not read $sink_url/test/counts"
@@ -175,12 +190,14 @@ systems.traced.answered $t_answered
 systems.traced.spans_delivered $t_spans
 systems.traced.traces_delivered $t_traces
 systems.traced.payloads_rejected ${t_rejected:-0}
+systems.traced.cpu @$RAW/demo-traced.cpu.json
 systems.traced.spans_finished ${t_finished:-unknown}
 $([ -n "$t_dropped" ] && echo "systems.traced.traces_dropped_by_tracer $t_dropped")
 systems.untraced.label demo-service, DD_TRACE_ENABLED=false
 systems.untraced.wrk @$RAW/demo-untraced.json
 systems.untraced.answered $u_answered
 systems.untraced.spans_delivered $u_spans
+systems.untraced.cpu @$RAW/demo-untraced.cpu.json
 systems.flask.label seed's Flask app, ddtrace-run (ddtrace $(version ddtrace)) + gunicorn $(version gunicorn) -w 2
 systems.flask.wrk @$RAW/flask.json
 systems.flask.answered $f_answered

@@ -213,6 +213,17 @@ alive() { kill -0 "$1" 2>/dev/null || die "$2 died (its log tail: $(tail -n 5 "$
 tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 cpu_seconds() { python3 -c "print(round(($2 - $1) / $tck, 3))"; } # cpu_seconds T0 T1
+# thread_ticks PID PREFIX: CPU ticks of PID's live threads whose name starts with PREFIX (a
+# thread that has exited counts in cpu_ticks only).
+thread_ticks() {
+  local f name total=0
+  for f in /proc/"$1"/task/*/stat; do
+    name=$(sed 's/^[^(]*(//' "$f" 2>/dev/null) || continue
+    [[ $name == "$2"* ]] || continue
+    total=$((total + $(sed 's/.*) //' "$f" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  echo "$total"
+}
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }

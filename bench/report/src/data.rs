@@ -108,6 +108,34 @@ pub struct DemoSystem {
     /// The traces the service's tracer said it dropped (its buffer full), when it says.
     #[serde(default)]
     pub traces_dropped_by_tracer: Option<u64>,
+    /// CPU spent during the measured run, when the stage read it (not for the Flask peer).
+    #[serde(default)]
+    pub cpu: Option<ServiceCpu>,
+}
+
+/// The CPU a demo-service run cost, read from /proc around the measured wrk run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceCpu {
+    /// Requests of the measured run.
+    pub requests: u64,
+    /// The service's CPU seconds, every thread.
+    pub service_s: f64,
+    /// Of which on its actix workers: the request path.
+    pub request_threads_s: f64,
+    /// The trace receiver's CPU seconds.
+    pub receiver_s: f64,
+}
+
+impl ServiceCpu {
+    /// Microseconds of CPU a request: (the service's, its request path's, its other threads').
+    pub fn per_request_us(&self) -> (f64, f64, f64) {
+        let per = |s: f64| s / self.requests.max(1) as f64 * 1e6;
+        (
+            per(self.service_s),
+            per(self.request_threads_s),
+            per(self.service_s - self.request_threads_s),
+        )
+    }
 }
 
 // --- agent-lite -----------------------------------------------------------------------------

@@ -183,6 +183,30 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
             Verdict::of(overhead <= TRACING_OVERHEAD_MAX),
         ),
     );
+    if let (Some(tc), Some(uc)) = (&t.cpu, &u.cpu) {
+        let ((t_all, t_req, t_other), (u_all, u_req, u_other)) =
+            (tc.per_request_us(), uc.per_request_us());
+        out.push(
+            Row::new(
+                "demo-service",
+                "service CPU a request, µs (request path + tracer and log threads)",
+            )
+            .lab(format!("{t_all:.1} ({t_req:.1} + {t_other:.1}), traced"))
+            .peer(format!(
+                "{u_all:.1} ({u_req:.1} + {u_other:.1}), DD_TRACE_ENABLED=false"
+            ))
+            .ratio(times(t_all / u_all)),
+        );
+        if tc.requests > 0 {
+            out.push(
+                Row::new(
+                    "demo-service",
+                    "trace receiver CPU a request, µs, traced run",
+                )
+                .lab(format!("{:.1}", tc.receiver_s / tc.requests as f64 * 1e6)),
+            );
+        }
+    }
     out.push(
         Row::new("demo-service", "spans delivered, traced run")
             .lab(format!(
@@ -463,6 +487,7 @@ fn alert_rows(r: &Results, out: &mut Vec<Row>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{DemoService, DemoSystem, DemoSystems, Meta};
 
     #[test]
     fn numbers_read_as_people_write_them() {
@@ -472,6 +497,51 @@ mod tests {
         assert_eq!(thousands(-1234.0), "-1,234");
         assert_eq!(times(26.123), "26.1x");
         assert_eq!(times(0.5612), "0.56x");
+    }
+
+    #[test]
+    fn the_cpu_a_request_costs_is_shown_traced_beside_untraced() {
+        let system = |rps: f64, cpu: &str| {
+            serde_json::from_str::<DemoSystem>(&format!(
+                r#"{{"label": "x", "wrk": {{"rps": {rps}, "latency_ms": {{}}}},
+                    "answered": 1000, "spans_delivered": 1000 {cpu}}}"#
+            ))
+            .expect("a demo system")
+        };
+        let traced = system(
+            50_000.0,
+            r#", "cpu": {"requests": 500000, "service_s": 12.0, "request_threads_s": 9.0, "receiver_s": 1.0}"#,
+        );
+        let untraced = system(
+            90_000.0,
+            r#", "cpu": {"requests": 900000, "service_s": 12.6, "request_threads_s": 12.6, "receiver_s": 0.0}"#,
+        );
+        let flask = system(1_500.0, "");
+        let results = Results {
+            demo: Some(DemoService {
+                meta: Meta::default(),
+                systems: DemoSystems {
+                    traced,
+                    untraced,
+                    flask,
+                },
+            }),
+            ..Results::default()
+        };
+        let rows = rows(&results);
+        let cpu = rows
+            .iter()
+            .find(|r| r.figure.starts_with("service CPU a request"))
+            .expect("a CPU row");
+        // 12 s for 500,000 requests: 24 µs, 18 on the request path, 6 elsewhere.
+        assert_eq!(cpu.lab, "24.0 (18.0 + 6.0), traced");
+        assert_eq!(cpu.peer, "14.0 (14.0 + 0.0), DD_TRACE_ENABLED=false");
+        assert_eq!(cpu.ratio, "1.71x");
+        let receiver = rows
+            .iter()
+            .find(|r| r.figure.starts_with("trace receiver CPU"))
+            .expect("a receiver row");
+        assert_eq!(receiver.lab, "2.0");
     }
 
     #[test]

@@ -188,12 +188,19 @@ pub fn summary(r: &Results, plots: &[Plot]) -> String {
     );
     if let Some(d) = &r.demo {
         stage_head(&mut s, "demo-service vs the seed's Flask app", &d.meta);
-        s.push_str("| system | req/s | p50 ms | p90 ms | p99 ms | requests | spans delivered | wrk errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        s.push_str("| system | req/s | p50 ms | p90 ms | p99 ms | requests | spans delivered | wrk errors | service CPU a request, µs (request path + other threads) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for sys in [&d.systems.traced, &d.systems.untraced, &d.systems.flask] {
             let p = &sys.wrk.latency_ms;
+            let cpu = sys.cpu.as_ref().map_or_else(
+                || "-".to_string(),
+                |c| {
+                    let (all, req, other) = c.per_request_us();
+                    format!("{all:.1} ({req:.1} + {other:.1})")
+                },
+            );
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 sys.label,
                 thousands(sys.wrk.rps),
                 pct(p, "p50"),
@@ -201,7 +208,8 @@ pub fn summary(r: &Results, plots: &[Plot]) -> String {
                 pct(p, "p99"),
                 thousands(sys.answered as f64),
                 thousands(sys.spans_delivered as f64),
-                sys.wrk.errors.total()
+                sys.wrk.errors.total(),
+                cpu
             );
         }
         notes(&mut s, &d.meta);
