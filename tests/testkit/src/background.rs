@@ -13,6 +13,8 @@ pub struct BackgroundServer {
 }
 
 impl BackgroundServer {
+    /// Serves `app` on `addr`; port 0 takes a free port, bound before this returns (a port
+    /// picked first and bound later can be taken by another test in between).
     pub fn start(name: &str, addr: SocketAddr, app: Router) -> anyhow::Result<Self> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -38,7 +40,14 @@ impl BackgroundServer {
                             return;
                         }
                     };
-                    let _ = ready_tx.send(Ok(()));
+                    let bound = match listener.local_addr() {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(anyhow::anyhow!("binding {addr}: {e}")));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(bound));
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = rx.await;
@@ -46,7 +55,7 @@ impl BackgroundServer {
                         .await;
                 });
             })?;
-        ready_rx.recv_timeout(Duration::from_secs(10))??;
+        let addr = ready_rx.recv_timeout(Duration::from_secs(10))??;
         Ok(Self {
             addr,
             _shutdown: tx,

@@ -20,7 +20,12 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
-/// A loopback address with a free port.
+/// For a server the test starts itself: the system picks a free port as it binds.
+pub const ANY_LOOPBACK_PORT: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// A loopback address with a free port, for a server another process binds (one the test
+/// starts binds ANY_LOOPBACK_PORT instead: nothing can take its port in between).
 pub fn free_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))
 }

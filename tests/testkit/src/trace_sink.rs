@@ -78,7 +78,7 @@ pub struct TraceSink {
 impl TraceSink {
     /// Starts a sink on a free loopback port that keeps every span.
     pub fn start() -> Self {
-        Self::start_on(crate::free_addr(), true).expect("starting the trace sink")
+        Self::start_on(crate::ANY_LOOPBACK_PORT, true).expect("starting the trace sink")
     }
 
     pub fn start_on(addr: SocketAddr, keep_spans: bool) -> anyhow::Result<Self> {
@@ -86,7 +86,7 @@ impl TraceSink {
         shared.lock().keep_spans = keep_spans;
         let server = BackgroundServer::start("trace-sink", addr, router(shared.clone()))?;
         Ok(Self {
-            addr,
+            addr: server.addr,
             shared,
             _server: server,
         })

@@ -45,7 +45,7 @@ impl WebhookSink {
         let app = Router::new()
             .route("/hook", post(receive))
             .with_state(inner.clone());
-        let server = BackgroundServer::start("webhook-sink", crate::free_addr(), app)
+        let server = BackgroundServer::start("webhook-sink", crate::ANY_LOOPBACK_PORT, app)
             .expect("starting the webhook sink");
         Self { server, inner }
     }
