@@ -9,15 +9,55 @@ pub mod test_agent;
 pub mod trace_sink;
 pub mod webhook_sink;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// A loopback port free at the time of asking.
+/// The lowest port free_port hands out.
+const PICKED_PORTS_FROM: u32 = 10_000;
+
+/// A loopback port free for TCP and UDP at the time of asking, for a server another process
+/// binds.
+///
+/// Picked below the kernel's ephemeral range, not by binding port 0: that range is where every
+/// outgoing connection of every test takes its local port too, so a port from it could be
+/// taken before the server bound it (agent-lite's tests saw "Address already in use"). Below
+/// it only another pick can collide, and picks walk one counter, started where this process's
+/// id points so that two test binaries side by side walk apart.
 pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = ephemeral_floor().saturating_sub(PICKED_PORTS_FROM);
+    if span >= 1_000 {
+        let _ = NEXT.compare_exchange(
+            u32::MAX,
+            std::process::id().wrapping_mul(7_919) % span,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        for _ in 0..span {
+            let port = PICKED_PORTS_FROM + NEXT.fetch_add(1, Ordering::Relaxed) % span;
+            let Ok(port) = u16::try_from(port) else {
+                continue;
+            };
+            let free = TcpListener::bind(("127.0.0.1", port)).is_ok()
+                && UdpSocket::bind(("127.0.0.1", port)).is_ok();
+            if free {
+                return port;
+            }
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when it cannot be read).
+fn ephemeral_floor() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// For a server the test starts itself: the system picks a free port as it binds.
@@ -77,4 +117,26 @@ pub fn workspace_bin(name: &str) -> std::path::PathBuf {
     let status = cmd.status().expect("running cargo build");
     assert!(status.success(), "cargo build -p {name} failed");
     profile_dir.join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        // (Unless the range leaves no room below it, where free_port binds port 0.)
+        let floor = ephemeral_floor();
+        let below = floor >= PICKED_PORTS_FROM + 1_000;
+        for &p in &ports {
+            assert!(
+                !below || u32::from(p) < floor,
+                "{p} is in the ephemeral range"
+            );
+            TcpListener::bind(("127.0.0.1", p)).expect("a picked port binds");
+        }
+    }
 }
