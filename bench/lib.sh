@@ -216,11 +216,13 @@ cpu_seconds() { python3 -c "print(round(($2 - $1) / $tck, 3))"; } # cpu_seconds 
 # thread_ticks PID PREFIX: CPU ticks of PID's live threads whose name starts with PREFIX (a
 # thread that has exited counts in cpu_ticks only).
 thread_ticks() {
-  local f name total=0
+  local f line ticks total=0
   for f in /proc/"$1"/task/*/stat; do
-    name=$(sed 's/^[^(]*(//' "$f" 2>/dev/null) || continue
-    [[ $name == "$2"* ]] || continue
-    total=$((total + $(sed 's/.*) //' "$f" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+    # Read once: a thread may end between two reads.
+    line=$(cat "$f" 2>/dev/null) || continue
+    [[ ${line#*(} == "$2"* ]] || continue
+    ticks=$(printf '%s\n' "$line" | sed 's/.*) //' | awk '{print $12 + $13}')
+    total=$((total + ${ticks:-0}))
   done
   echo "$total"
 }
