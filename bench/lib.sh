@@ -211,7 +211,8 @@ alive() { kill -0 "$1" 2>/dev/null || die "$2 died (its log tail: $(tail -n 5 "$
 # CPU ticks (user + system, every thread) and peak RSS (KiB) of a live process. The command
 # name in /proc/PID/stat is cut off first: it may hold spaces.
 tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+stat_ticks() { sed 's/.*) //' | awk '{print $12 + $13}'; } # a /proc stat line on stdin
+cpu_ticks() { stat_ticks <"/proc/$1/stat"; }
 cpu_seconds() { python3 -c "print(round(($2 - $1) / $tck, 3))"; } # cpu_seconds T0 T1
 # thread_ticks PID PREFIX: CPU ticks of PID's live threads whose name starts with PREFIX (a
 # thread that has exited counts in cpu_ticks only).
@@ -221,7 +222,7 @@ thread_ticks() {
     # Read once: a thread may end between two reads.
     line=$(cat "$f" 2>/dev/null) || continue
     [[ ${line#*(} == "$2"* ]] || continue
-    ticks=$(printf '%s\n' "$line" | sed 's/.*) //' | awk '{print $12 + $13}')
+    ticks=$(stat_ticks <<<"$line")
     total=$((total + ${ticks:-0}))
   done
   echo "$total"

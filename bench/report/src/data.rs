@@ -127,13 +127,17 @@ pub struct ServiceCpu {
 }
 
 impl ServiceCpu {
+    /// `seconds` of CPU over the measured run, in microseconds a request.
+    pub fn us_per_request(&self, seconds: f64) -> f64 {
+        seconds / self.requests.max(1) as f64 * 1e6
+    }
+
     /// Microseconds of CPU a request: (the service's, its request path's, its other threads').
     pub fn per_request_us(&self) -> (f64, f64, f64) {
-        let per = |s: f64| s / self.requests.max(1) as f64 * 1e6;
         (
-            per(self.service_s),
-            per(self.request_threads_s),
-            per(self.service_s - self.request_threads_s),
+            self.us_per_request(self.service_s),
+            self.us_per_request(self.request_threads_s),
+            self.us_per_request(self.service_s - self.request_threads_s),
         )
     }
 }

@@ -1,7 +1,7 @@
 //! The summary's rows: each figure, its peer and the ratio, the target and whether it was met.
 //! The targets are the issues' (2, 3, 4, 6, 7, 9), kept here, in one place.
 
-use crate::data::{AlertPhase, Results};
+use crate::data::{AlertPhase, Results, ServiceCpu};
 
 pub const DEMO_VS_FLASK: f64 = 30.0;
 pub const TRACING_OVERHEAD_MAX: f64 = 0.10;
@@ -126,6 +126,12 @@ pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// A service's CPU a request: "all (request path + other threads)", in µs.
+pub fn cpu_breakdown(c: &ServiceCpu) -> String {
+    let (all, request_path, other) = c.per_request_us();
+    format!("{all:.1} ({request_path:.1} + {other:.1})")
+}
+
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.2} ms"))
 }
@@ -184,18 +190,14 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
         ),
     );
     if let (Some(tc), Some(uc)) = (&t.cpu, &u.cpu) {
-        let ((t_all, t_req, t_other), (u_all, u_req, u_other)) =
-            (tc.per_request_us(), uc.per_request_us());
         out.push(
             Row::new(
                 "demo-service",
                 "service CPU a request, µs (request path + tracer and log threads)",
             )
-            .lab(format!("{t_all:.1} ({t_req:.1} + {t_other:.1}), traced"))
-            .peer(format!(
-                "{u_all:.1} ({u_req:.1} + {u_other:.1}), DD_TRACE_ENABLED=false"
-            ))
-            .ratio(times(t_all / u_all)),
+            .lab(format!("{}, traced", cpu_breakdown(tc)))
+            .peer(format!("{}, DD_TRACE_ENABLED=false", cpu_breakdown(uc)))
+            .ratio(times(tc.per_request_us().0 / uc.per_request_us().0)),
         );
         if tc.requests > 0 {
             out.push(
@@ -203,7 +205,7 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
                     "demo-service",
                     "trace receiver CPU a request, µs, traced run",
                 )
-                .lab(format!("{:.1}", tc.receiver_s / tc.requests as f64 * 1e6)),
+                .lab(format!("{:.1}", tc.us_per_request(tc.receiver_s))),
             );
         }
     }

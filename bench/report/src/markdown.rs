@@ -191,13 +191,10 @@ pub fn summary(r: &Results, plots: &[Plot]) -> String {
         s.push_str("| system | req/s | p50 ms | p90 ms | p99 ms | requests | spans delivered | wrk errors | service CPU a request, µs (request path + other threads) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for sys in [&d.systems.traced, &d.systems.untraced, &d.systems.flask] {
             let p = &sys.wrk.latency_ms;
-            let cpu = sys.cpu.as_ref().map_or_else(
-                || "-".to_string(),
-                |c| {
-                    let (all, req, other) = c.per_request_us();
-                    format!("{all:.1} ({req:.1} + {other:.1})")
-                },
-            );
+            let cpu = sys
+                .cpu
+                .as_ref()
+                .map_or_else(|| "-".to_string(), figures::cpu_breakdown);
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
