@@ -43,6 +43,8 @@ pub struct StatusConfig {
     pub json: bool,
 }
 
+/// `agent-lite run`: the options of every component, each flattened from the component's
+/// own configuration (a new option goes in its component's folder).
 #[derive(Debug, Clone, Args)]
 pub struct RunConfig {
     /// A configuration file in datadog.yaml's layout (`apm_config.receiver_port: 8126`,
@@ -55,60 +57,24 @@ pub struct RunConfig {
     #[arg(long, env = "DD_BIND_HOST", default_value = "127.0.0.1")]
     pub bind_host: IpAddr,
 
-    /// Trace intake port.
-    #[arg(long, env = "DD_APM_RECEIVER_PORT", default_value_t = 8126)]
-    pub apm_port: u16,
-
-    /// Also take traces on this Unix socket.
-    #[arg(long, env = "DD_APM_RECEIVER_SOCKET")]
-    pub apm_socket: Option<PathBuf>,
-
-    /// DogStatsD port (UDP); 0 turns UDP off.
-    #[arg(long, env = "DD_DOGSTATSD_PORT", default_value_t = 8125)]
-    pub dogstatsd_port: u16,
-
-    /// Also take DogStatsD datagrams on this Unix socket.
-    #[arg(long, env = "DD_DOGSTATSD_SOCKET")]
-    pub dogstatsd_socket: Option<PathBuf>,
-
-    /// Seconds between two DogStatsD flushes into the store (the Agent's is 10).
-    #[arg(long, env = "AGENT_LITE_FLUSH_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
-    pub flush_secs: u64,
-
-    /// Port of the API and page (the Agent GUI's port).
-    #[arg(long, env = "AGENT_LITE_API_PORT", default_value_t = 5002)]
-    pub api_port: u16,
-
     /// Host name tagged on metrics and events; the machine's when unset.
     #[arg(long, env = "DD_HOSTNAME")]
     pub hostname: Option<String>,
 
-    /// How long points are kept, in minutes.
-    #[arg(long, env = "AGENT_LITE_RETENTION_MINUTES", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 60))]
-    pub retention_minutes: u64,
+    #[command(flatten)]
+    pub traces: crate::intake::traces::TraceIntakeConfig,
 
-    /// Most time series kept; new series over it are refused and counted.
-    #[arg(long, env = "AGENT_LITE_MAX_SERIES", default_value_t = 100_000)]
-    pub max_series: usize,
+    #[command(flatten)]
+    pub dogstatsd: crate::intake::dogstatsd::DogStatsDConfig,
 
-    /// Most spans kept in the recent-traces store.
-    #[arg(long, env = "AGENT_LITE_MAX_TRACE_SPANS", default_value_t = 200_000)]
-    pub max_trace_spans: usize,
+    #[command(flatten)]
+    pub web: crate::web::WebConfig,
 
-    /// Most memory the recent traces take, in MiB; the oldest go first past it. 16 MiB keeps
-    /// several minutes of the lab's traffic and holds agent-lite under 50 MB at full load.
-    #[arg(long, env = "AGENT_LITE_MAX_TRACE_MEMORY_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65_536))]
-    pub max_trace_memory_mb: u64,
+    #[command(flatten)]
+    pub store: crate::store::StoreConfig,
 
-    /// Advertise `/v0.6/stats` and `client_drop_p0s` in `/info`, as the Agent does: tracers
-    /// then compute stats themselves and may drop unsampled traces. Off by default, so that
-    /// every trace is kept and counted here.
-    #[arg(long, env = "AGENT_LITE_CLIENT_STATS")]
-    pub client_stats: bool,
-
-    /// Largest trace payload taken, in bytes (the Agent's apm_config.max_payload_size: 25 MB).
-    #[arg(long, env = "DD_APM_MAX_PAYLOAD_SIZE", default_value_t = 25 * 1024 * 1024)]
-    pub max_payload_bytes: usize,
+    #[command(flatten)]
+    pub trace_store: crate::apm::TraceStoreConfig,
 
     #[command(flatten)]
     pub collectors: crate::collectors::CollectorsConfig,
@@ -128,16 +94,5 @@ impl Cli {
             Some(Command::Status(_) | Command::CheckMonitors { .. }) => None,
             None => self.run.config.as_deref(),
         }
-    }
-}
-
-impl RunConfig {
-    pub fn hostname(&self) -> String {
-        self.hostname
-            .clone()
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned())
     }
 }

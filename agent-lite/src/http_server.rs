@@ -8,7 +8,6 @@
 //! `<family>.rejected.head_too_large`, beside the app's own rejection counters.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -25,7 +24,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt as _;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use crate::state::Shared;
+use crate::counters::{Counters, Family};
 
 /// How long a client may take to send a request's headers (hyper's default is 30 s; tracers
 /// send theirs at once).
@@ -58,11 +57,11 @@ impl Accept for UnixListener {
     }
 }
 
-/// Where the requests refused before the app are counted: `<family>.rejected.<reason>`.
+/// Where the requests refused before the app are counted: `<family>.<reason>`.
 #[derive(Clone)]
 pub struct Refusals {
-    pub shared: Arc<Shared>,
-    pub family: &'static str,
+    pub counters: Counters,
+    pub family: Family,
 }
 
 impl Refusals {
@@ -80,9 +79,7 @@ impl Refusals {
         } else {
             return;
         };
-        self.shared
-            .counters
-            .incr(&format!("{}.rejected.{reason}", self.family));
+        self.counters.incr_reason(self.family, reason);
     }
 }
 

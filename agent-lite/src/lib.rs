@@ -15,15 +15,19 @@
 #![allow(clippy::len_without_is_empty)]
 
 pub mod apm;
+pub mod clock;
 pub mod collectors;
 pub mod config;
 pub mod config_file;
 pub mod counters;
+pub mod hostname;
 pub mod http_server;
 pub mod intake;
+pub mod listen;
+pub mod locked;
 pub mod monitors;
 pub mod query;
-pub mod state;
+pub mod shutdown;
 pub mod status;
 pub mod store;
 pub mod web;

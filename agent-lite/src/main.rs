@@ -1,21 +1,24 @@
 //! agent-lite: the lab's stand-in for the Datadog Agent. The command line; the agent itself is
 //! the library (`lib.rs`), which the fuzz targets share.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, Parser};
-use tokio::net::{TcpListener, UdpSocket, UnixDatagram, UnixListener};
 
+use agent_lite::apm::trace_store::SharedTraces;
 use agent_lite::config::{Cli, Command, RunConfig, StatusConfig};
-use agent_lite::intake::dogstatsd::{self, Source};
-use agent_lite::state::Shared;
-use agent_lite::{
-    collectors, config_file, http_server, intake, monitors, state, status, store, web,
-};
+use agent_lite::counters::{Counters, Family};
+use agent_lite::hostname::Hostname;
+use agent_lite::http_server::{self, Refusals};
+use agent_lite::monitors::registry::SharedRegistry;
+use agent_lite::shutdown::Shutdown;
+use agent_lite::status::Everything;
+use agent_lite::store::events::{Event, SharedEvents};
+use agent_lite::store::logs::{Logs, SharedLogs};
+use agent_lite::store::{SharedStore, Store};
+use agent_lite::{collectors, config_file, intake, monitors, status, web};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -106,6 +109,8 @@ async fn status_command(cfg: StatusConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Assembles the agent: the stores, then each component with the handles it uses, each
+/// binding its own sockets; then waits for a signal or a listener's end.
 async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .json()
@@ -117,133 +122,110 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         )
         .init();
 
-    let bounds = state::Bounds {
-        store: store::Limits {
-            retention: Duration::from_secs(cfg.retention_minutes * 60),
-            max_series: cfg.max_series,
-        },
-        trace_spans: cfg.max_trace_spans,
-        trace_bytes: (cfg.max_trace_memory_mb as usize).saturating_mul(1 << 20),
-        log_lines: cfg.logs.max_log_lines,
-    };
-    let shared = Arc::new(Shared::new(cfg.hostname(), bounds));
+    let host = Hostname::resolve(cfg.hostname.as_deref());
+    let store = SharedStore::new(Store::new(cfg.store.limits()));
+    let events = SharedEvents::default();
+    let traces = SharedTraces::new(cfg.trace_store.build());
+    let logs = SharedLogs::new(Logs::new(cfg.logs.max_log_lines));
+    let registry = SharedRegistry::default();
+    let counters = Counters::default();
+    let collectors_health = std::sync::Arc::default();
 
-    let apm_addr = SocketAddr::new(cfg.bind_host, cfg.apm_port);
-    let apm = TcpListener::bind(apm_addr).await.with_context(|| {
-        format!("cannot listen for traces on {apm_addr} (DD_APM_RECEIVER_PORT)")
-    })?;
-    let api_addr = SocketAddr::new(cfg.bind_host, cfg.api_port);
-    let api = TcpListener::bind(api_addr).await.with_context(|| {
-        format!("cannot listen for the API on {api_addr} (AGENT_LITE_API_PORT)")
-    })?;
-    let mut sources = Vec::new();
-    if cfg.dogstatsd_port != 0 {
-        let addr = SocketAddr::new(cfg.bind_host, cfg.dogstatsd_port);
-        let udp = UdpSocket::bind(addr).await.with_context(|| {
-            format!("cannot listen for DogStatsD on {addr}/udp (DD_DOGSTATSD_PORT)")
-        })?;
-        sources.push(Source::Udp(udp));
-    }
-    if let Some(path) = &cfg.dogstatsd_socket {
-        let _ = std::fs::remove_file(path);
-        let sock = UnixDatagram::bind(path).with_context(|| {
-            format!(
-                "cannot bind DogStatsD socket {} (DD_DOGSTATSD_SOCKET)",
-                path.display()
-            )
-        })?;
-        sources.push(Source::Unix(sock));
-    }
+    let trace_listeners = cfg.traces.bind(cfg.bind_host).await?;
+    let (api_listener, api_addr) = cfg.web.bind(cfg.bind_host).await?;
+    let statsd_sources = cfg.dogstatsd.bind(cfg.bind_host).await?;
+    let apm_addr = trace_listeners.tcp_addr;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let (shutdown, stop) = Shutdown::new();
     // Before any listener answers: a log line written once agent-lite is ready is collected.
-    collectors::spawn(&cfg.collectors, &cfg.logs, shared.clone());
-    let traces_app =
-        intake::traces::router(shared.clone(), cfg.max_payload_bytes, cfg.client_stats);
-    let refusals = |family| http_server::Refusals {
-        shared: shared.clone(),
-        family,
+    collectors::spawn(
+        &cfg.collectors,
+        &cfg.logs,
+        collectors::Output {
+            store: store.clone(),
+            events: events.clone(),
+            logs: logs.clone(),
+            counters: counters.clone(),
+            health: std::sync::Arc::clone(&collectors_health),
+            host: host.clone(),
+        },
+    );
+    let monitor_parts = monitors::Parts {
+        store: store.clone(),
+        registry: registry.clone(),
+        events: events.clone(),
+        counters: counters.clone(),
+        host: host.clone(),
     };
-    let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn({
-        let app = traces_app.clone();
-        let stop = stopped();
-        let refusals = refusals("traces");
-        async move {
-            http_server::serve(apm, app, refusals, stop)
-                .await
-                .context("trace intake")
-        }
-    });
-    if let Some(path) = &cfg.apm_socket {
-        let _ = std::fs::remove_file(path);
-        let unix = UnixListener::bind(path).with_context(|| {
-            format!(
-                "cannot bind trace socket {} (DD_APM_RECEIVER_SOCKET)",
-                path.display()
-            )
-        })?;
-        let stop = stopped();
-        let refusals = refusals("traces");
-        tasks.spawn(async move {
-            http_server::serve(unix, traces_app, refusals, stop)
-                .await
-                .context("trace intake (unix socket)")
-        });
-    }
-    tasks.spawn({
-        let app = web::router(shared.clone());
-        let stop = stopped();
-        let refusals = refusals("api");
-        async move {
-            http_server::serve(api, app, refusals, stop)
-                .await
-                .context("API")
-        }
-    });
-    let statsd = tokio::spawn(dogstatsd::run(
-        sources,
-        shared.clone(),
-        Duration::from_secs(cfg.flush_secs),
-        stopped(),
+    let notifier = monitors::setup(&cfg.monitors, &monitor_parts)?;
+    let everything = Everything {
+        store: store.clone(),
+        events: events.clone(),
+        traces: traces.clone(),
+        logs,
+        monitors: registry,
+        webhooks: notifier.deliveries().clone(),
+        counters: counters.clone(),
+        collectors: collectors_health,
+        host: host.clone(),
+        started: Instant::now(),
+    };
+
+    let mut listeners = tokio::task::JoinSet::new();
+    listeners.spawn(intake::traces::serve(
+        trace_listeners,
+        cfg.traces.clone(),
+        intake::traces::Output {
+            store: store.clone(),
+            traces,
+            counters: counters.clone(),
+        },
+        stop.clone(),
     ));
-    let housekeeping = tokio::spawn({
-        let shared = shared.clone();
-        async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                tick.tick().await;
-                status::record_own_metrics(&shared);
-                shared.store().prune(state::now_secs());
-            }
-        }
+    listeners.spawn({
+        let refusals = Refusals {
+            counters: counters.clone(),
+            family: Family::ApiRejected,
+        };
+        let served = http_server::serve(
+            api_listener,
+            web::router(everything),
+            refusals,
+            stop.clone().wait(),
+        );
+        async move { served.await.context("API") }
     });
-    monitors::setup(&cfg.monitors, &shared)?;
+    let statsd = tokio::spawn(intake::dogstatsd::run(
+        statsd_sources,
+        intake::dogstatsd::Output {
+            store: store.clone(),
+            events: events.clone(),
+            counters: counters.clone(),
+            host: host.clone(),
+        },
+        cfg.dogstatsd.flush_every(),
+        stop.clone(),
+    ));
+    let housekeeping = tokio::spawn(status::housekeeping(store, counters, host.clone()));
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),
-        shared.clone(),
-        stopped(),
+        monitor_parts,
+        notifier,
+        stop,
     ));
 
-    shared.own_event(
+    let dogstatsd_port = cfg.dogstatsd.dogstatsd_port;
+    events.lock().push(Event::own(
+        &host,
         "agent-lite started",
-        &format!(
-            "traces on {apm_addr}, DogStatsD on port {}, API on {api_addr}",
-            cfg.dogstatsd_port
-        ),
-    );
-    tracing::info!(traces = %apm_addr, dogstatsd_port = cfg.dogstatsd_port, api = %api_addr, hostname = %shared.hostname, "agent-lite started");
+        format!("traces on {apm_addr}, DogStatsD on port {dogstatsd_port}, API on {api_addr}"),
+    ));
+    tracing::info!(traces = %apm_addr, dogstatsd_port, api = %api_addr, hostname = %host, "agent-lite started");
 
     let reason = tokio::select! {
         r = shutdown_signal() => r,
-        Some(done) = tasks.join_next() => {
-            let _ = stop_tx.send(true);
+        Some(done) = listeners.join_next() => {
+            shutdown.stop();
             return match done {
                 Ok(Ok(())) => Err(anyhow::anyhow!("a listener stopped")),
                 Ok(Err(e)) => Err(e),
@@ -252,8 +234,8 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         }
     };
     tracing::info!(signal = reason, "stopping: finishing in-flight requests");
-    let _ = stop_tx.send(true);
-    while let Some(done) = tasks.join_next().await {
+    shutdown.stop();
+    while let Some(done) = listeners.join_next().await {
         if let Ok(Err(e)) = done {
             tracing::warn!(error = %e, "listener ended with an error");
         }

@@ -1,14 +1,42 @@
 //! agent-lite's status, as `agent status` shows the Agent's: listeners, counters, store sizes.
 //! The same counters are written to the store as `datadog.agent_lite.*` gauges.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
-use crate::state::{now_secs, Shared};
-use crate::store::SeriesKey;
+use crate::apm::trace_store::SharedTraces;
+use crate::clock::now_secs;
+use crate::collectors::health::CollectorsHealth;
+use crate::counters::Counters;
+use crate::hostname::Hostname;
+use crate::monitors::notify::Deliveries;
+use crate::monitors::registry::SharedRegistry;
+use crate::store::events::SharedEvents;
+use crate::store::logs::SharedLogs;
+use crate::store::{SeriesKey, SharedStore};
 
-pub fn snapshot(shared: &Shared) -> serde_json::Value {
+/// Every handle of a running agent. Status is the one reader of all of them; every other
+/// component is handed only the parts it uses.
+#[derive(Clone)]
+pub struct Everything {
+    pub store: SharedStore,
+    pub events: SharedEvents,
+    pub traces: SharedTraces,
+    pub logs: SharedLogs,
+    pub monitors: SharedRegistry,
+    pub webhooks: Deliveries,
+    pub counters: Counters,
+    pub collectors: Arc<CollectorsHealth>,
+    pub host: Hostname,
+    pub started: Instant,
+}
+
+/// One lock at a time: status never holds two stores at once.
+pub fn snapshot(all: &Everything) -> serde_json::Value {
     let (series, refused_series, refused_points) = {
-        let store = shared.store();
+        let store = all.store.lock();
         (
             store.series_count(),
             store.refused_series,
@@ -16,11 +44,11 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         )
     };
     let (traces, spans, evicted, trace_bytes) = {
-        let t = shared.traces();
+        let t = all.traces.lock();
         (t.len(), t.span_count(), t.evicted_traces, t.bytes())
     };
     let monitors = {
-        let registry = shared.monitors();
+        let registry = all.monitors.lock();
         let mut by_state = std::collections::BTreeMap::<&str, u64>::new();
         for e in registry.entries() {
             *by_state.entry(e.overall_state().name()).or_default() += 1;
@@ -38,10 +66,10 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
             "by_state": by_state,
             "refused": registry.refused,
             "failing": failing,
-            "webhooks": registry.notifier.as_ref().map(|n| json!({
-                "targets": n.webhooks().iter().map(|w| &w.name).collect::<Vec<_>>(),
-                "status": n.status(),
-            })),
+            "webhooks": {
+                "targets": all.webhooks.webhooks().iter().map(|w| &w.name).collect::<Vec<_>>(),
+                "status": all.webhooks.status(),
+            },
             "history": {
                 "file": registry.history.path().map(|p| p.display().to_string()),
                 "write_errors": registry.history.write_errors,
@@ -49,29 +77,41 @@ pub fn snapshot(shared: &Shared) -> serde_json::Value {
         })
     };
     let logs = {
-        let logs = shared.logs();
+        let logs = all.logs.lock();
         json!({"kept": logs.len(), "dropped": logs.dropped})
     };
+    let events = all.events.lock().len();
     json!({
         "monitors": monitors,
         "version": env!("CARGO_PKG_VERSION"),
-        "hostname": shared.hostname,
-        "uptime_secs": shared.started.elapsed().as_secs(),
-        "counters": shared.counters.snapshot(),
+        "hostname": all.host.as_str(),
+        "uptime_secs": all.started.elapsed().as_secs(),
+        "counters": all.counters.snapshot(),
         "store": {"series": series, "refused_series": refused_series, "refused_points": refused_points},
         "traces": {"kept": traces, "spans": spans, "evicted": evicted, "approx_bytes": trace_bytes},
-        "events": shared.events().len(),
+        "events": events,
         "logs": logs,
-        "collectors": shared.collectors.snapshot(),
+        "collectors": all.collectors.snapshot(),
     })
 }
 
+/// Every 10 s, until the runtime stops: the counters written as metrics, and the points past
+/// the retention pruned.
+pub async fn housekeeping(store: SharedStore, counters: Counters, host: Hostname) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        record_own_metrics(&store, &counters, &host);
+        store.lock().prune(now_secs());
+    }
+}
+
 /// Writes the counters as `datadog.agent_lite.<name>` gauges (running totals).
-pub fn record_own_metrics(shared: &Shared) {
+pub fn record_own_metrics(store: &SharedStore, counters: &Counters, host: &Hostname) {
     let now = now_secs();
-    let counters = shared.counters.snapshot();
-    let host = shared.host_tag();
-    let mut store = shared.store();
+    let counters = counters.snapshot();
+    let host = host.tag();
+    let mut store = store.lock();
     // Written past the series cap: they are how the cap's refusals show.
     for (name, value) in counters {
         store.set_own_gauge(
@@ -87,7 +127,10 @@ pub fn record_own_metrics(shared: &Shared) {
         series as f64,
     );
     store.set_own_gauge(
-        SeriesKey::new("datadog.agent_lite.store.refused_series", vec![host]),
+        SeriesKey::new(
+            "datadog.agent_lite.store.refused_series",
+            vec![host.clone()],
+        ),
         now,
         refused as f64,
     );
@@ -140,8 +183,10 @@ pub fn print(v: &serde_json::Value) {
     print_collectors(&v["collectors"]);
     println!("  counters:");
     if let Some(map) = v["counters"].as_object() {
+        let width = map.keys().map(String::len).max().unwrap_or(0);
         for (k, n) in map {
-            println!("    {k}: {n}");
+            let doc = crate::counters::describe(k).unwrap_or("");
+            println!("    {k:<width$}  {n:>10}  {doc}");
         }
     }
 }

@@ -112,6 +112,12 @@ fn status_prints_counters_like_agent_status() {
     let (code, out, err) = run(&["status", "--url", &agent.api_url("")], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("dogstatsd"), "{out}");
+    // Each counter is printed with what it counts, from agent-lite's one list of them.
+    assert!(out.contains("DogStatsD metric lines taken."), "{out}");
+    assert!(
+        out.contains("DogStatsD lines or datagrams refused, by reason"),
+        "{out}"
+    );
     let (code, out, _) = run(&["status", "--json", "--url", &agent.api_url("")], &[]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON status");

@@ -5,29 +5,30 @@
 
 #![no_main]
 
+use agent_lite::counters::{Counter, Family};
 use agent_lite::intake::dogstatsd::aggregator::Aggregator;
-use agent_lite::intake::dogstatsd::{handle_packet, BUFFER_SIZE};
-use lab_fuzz::fresh_agent;
+use agent_lite::intake::dogstatsd::{flush, handle_packet, Output, BUFFER_SIZE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|packet: &[u8]| {
-    let agent = fresh_agent();
+    let intake = Output::detached("lab");
     let mut agg = Aggregator::default();
-    handle_packet(packet, &mut agg, &agent);
-    agg.flush(&mut agent.store());
+    handle_packet(packet, &mut agg, &intake);
+    flush(&mut agg, &intake);
 
-    let counters = agent.counters.snapshot();
+    let counters = intake.counters.snapshot();
     let taken: u64 = [
-        "dogstatsd.metrics",
-        "dogstatsd.events",
-        "dogstatsd.service_checks",
+        Counter::DogstatsdMetrics,
+        Counter::DogstatsdEvents,
+        Counter::DogstatsdServiceChecks,
     ]
     .iter()
-    .filter_map(|k| counters.get(*k))
+    .filter_map(|c| counters.get(c.name()))
     .sum();
+    let rejected_prefix = format!("{}.", Family::DogstatsdRejected.name());
     let rejected: u64 = counters
         .iter()
-        .filter(|(k, _)| k.starts_with("dogstatsd.rejected."))
+        .filter(|(k, _)| k.starts_with(&rejected_prefix))
         .map(|(_, v)| *v)
         .sum();
     if packet.len() > BUFFER_SIZE {

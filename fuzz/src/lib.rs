@@ -1,29 +1,23 @@
-//! What the fuzz targets share: an agent-lite state as the server builds it, fresh for each
-//! input (so that no input changes how the next is handled, and a crash replays from its
-//! input alone), and a store holding an hour of the lab's metrics, for the query and monitor
-//! targets to evaluate against.
+//! What the fuzz targets share: an intake's output into fresh stores with the server's
+//! default bounds, for each input (so that no input changes how the next is handled, and a
+//! crash replays from its input alone; no agent around the parser), and a store holding an
+//! hour of the lab's metrics, for the query and monitor targets to evaluate against.
 
 use std::sync::LazyLock;
 
 use agent_lite::intake::traces::decode::Version;
-use agent_lite::intake::traces::receive;
-use agent_lite::state::{Bounds, Shared};
+use agent_lite::intake::traces::{self, receive};
 use agent_lite::store::{new_sketch, Limits, SeriesKey, Store};
 
 /// The fixtures' "now": 2025-11-25T00:00:00Z.
 pub const NOW: i64 = 1_764_028_800;
 
-/// agent-lite's shared state with its default bounds, as `agent-lite run` starts.
-pub fn fresh_agent() -> Shared {
-    Shared::new("lab".into(), Bounds::default())
-}
-
 /// A trace payload received as `content_type`, by a fresh agent: decoded, counted, trace
 /// metrics computed, the newest traces kept, or refused with a 400's reason.
 pub fn receive_traces(version: Version, content_type: &str, body: &[u8]) {
-    let agent = fresh_agent();
+    let intake = traces::Output::default();
     // The body as the intake reads it: one buffer of its own.
-    if let Err(e) = receive(&agent, version, Some(content_type), false, body.to_vec()) {
+    if let Err(e) = receive(&intake, version, Some(content_type), false, body.to_vec()) {
         // The 400's body.
         let _ = e.to_string();
     }

@@ -3,9 +3,12 @@
 //! of each trace that search reads in `trace_summary`).
 
 pub mod client_stats;
+mod config;
 pub mod stats;
 pub mod trace_store;
 pub mod trace_summary;
+
+pub use config::TraceStoreConfig;
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;

@@ -128,6 +128,16 @@ impl Serialize for RootSpan {
     }
 }
 
+/// The recent traces as the components share them.
+pub type SharedTraces = crate::locked::Locked<TraceStore>;
+
+/// The default bounds: 200,000 spans, 16 MiB (as `agent-lite run` starts).
+impl Default for TraceStore {
+    fn default() -> Self {
+        Self::new(200_000, 16 << 20)
+    }
+}
+
 impl TraceStore {
     pub fn new(max_spans: usize, max_bytes: usize) -> Self {
         Self {

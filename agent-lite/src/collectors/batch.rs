@@ -1,8 +1,15 @@
 //! The points of one collection, gathered first and written to the store under one lock, so
 //! that the intake is never held up by a collector reading /proc or the Docker API.
 
-use crate::state::Shared;
-use crate::store::SeriesKey;
+use crate::hostname::Hostname;
+use crate::store::{SeriesKey, SharedStore};
+
+/// Where the collectors' batches go: the metric store, each point tagged with the host.
+#[derive(Clone)]
+pub struct Points {
+    pub store: SharedStore,
+    pub host: Hostname,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PointKind {
@@ -46,9 +53,9 @@ impl Batch {
     }
 
     /// Writes every point at `now`, each with the host tag added.
-    pub fn write(self, shared: &Shared, now: i64) {
-        let host = shared.host_tag();
-        let mut store = shared.store();
+    pub fn write(self, to: &Points, now: i64) {
+        let host = to.host.tag();
+        let mut store = to.store.lock();
         for p in self.points {
             let mut tags = p.tags;
             tags.push(host.clone());

@@ -9,7 +9,20 @@ use std::time::Duration;
 use bollard::errors::Error as DockerError;
 use bollard::Docker;
 
-use crate::state::Shared;
+use super::health::CollectorsHealth;
+use crate::counters::{Counter, Counters, Family};
+use crate::hostname::Hostname;
+use crate::store::events::{Event, SharedEvents};
+
+/// Where an outage of the Engine is said: the collectors' health, the counters, the event
+/// stream (as an event of agent-lite's own, from `host`).
+#[derive(Clone)]
+pub struct OutageReport {
+    pub health: Arc<CollectorsHealth>,
+    pub counters: Counters,
+    pub events: SharedEvents,
+    pub host: Hostname,
+}
 
 /// A call that waits longer than this on the Engine is given up (the next round retries).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -20,13 +33,13 @@ const DOWN: u8 = 2;
 
 pub struct Engine {
     host: String,
-    shared: Arc<Shared>,
+    report: OutageReport,
     client: Mutex<Option<Docker>>,
     state: AtomicU8,
 }
 
 impl Engine {
-    pub fn new(host: &str, shared: Arc<Shared>) -> Self {
+    pub fn new(host: &str, report: OutageReport) -> Self {
         // DOCKER_HOST may name the socket's path alone.
         let host = if host.starts_with('/') {
             format!("unix://{host}")
@@ -35,7 +48,7 @@ impl Engine {
         };
         Self {
             host,
-            shared,
+            report,
             client: Mutex::new(None),
             state: AtomicU8::new(UNKNOWN),
         }
@@ -84,7 +97,7 @@ impl Engine {
     fn mark_up(&self) {
         if self.state.swap(UP, Ordering::SeqCst) != UP {
             tracing::info!(docker_host = %self.host, "Docker Engine reachable: container metrics, Docker events and container logs on");
-            self.shared.collectors.engine_up();
+            self.report.health.engine_up();
         }
     }
 
@@ -97,15 +110,20 @@ impl Engine {
             "container metrics, Docker events and container logs are off: {advice} ({}: {e}); the rest of agent-lite runs on, and they resume when the Engine answers",
             self.host
         );
-        self.shared
-            .collectors
+        let report = &self.report;
+        report
+            .health
             .engine_down(&format!("{advice} ({}: {e})", self.host));
         tracing::warn!(docker_host = %self.host, reason, "{message}");
-        self.shared.counters.incr("collectors.docker.unavailable");
-        self.shared
+        report.counters.incr(Counter::CollectorsDockerUnavailable);
+        report
             .counters
-            .incr(&format!("collectors.docker.unavailable.{reason}"));
-        self.shared.own_event("Docker Engine unavailable", &message);
+            .incr_reason(Family::CollectorsDockerUnavailable, reason);
+        report.events.lock().push(Event::own(
+            &report.host,
+            "Docker Engine unavailable",
+            message,
+        ));
     }
 }
 
@@ -155,28 +173,32 @@ fn classify(e: &DockerError) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Bounds;
 
-    fn shared() -> Arc<Shared> {
-        Arc::new(Shared::new("lab".into(), Bounds::default()))
+    fn report() -> OutageReport {
+        OutageReport {
+            health: Arc::default(),
+            counters: Counters::default(),
+            events: SharedEvents::default(),
+            host: Hostname::new("lab"),
+        }
     }
 
     #[tokio::test]
     async fn a_missing_socket_is_said_once_and_named() {
-        let shared = shared();
-        let engine = Engine::new("/nonexistent/docker.sock", shared.clone());
+        let report = report();
+        let engine = Engine::new("/nonexistent/docker.sock", report.clone());
         assert!(engine.client().await.is_none());
         assert!(engine.client().await.is_none());
-        let counters = shared.counters.snapshot();
+        let counters = report.counters.snapshot();
         assert_eq!(counters.get("collectors.docker.unavailable"), Some(&1));
         assert_eq!(
             counters.get("collectors.docker.unavailable.no_socket"),
             Some(&1)
         );
-        let events = shared.events().between(0, i64::MAX);
+        let events = report.events.lock().between(0, i64::MAX);
         assert_eq!(events.len(), 1, "one event per outage");
         assert!(events[0].text.contains("/nonexistent/docker.sock"));
-        let health = shared.collectors.snapshot();
+        let health = report.health.snapshot();
         assert_eq!(health["containers"]["state"], "unavailable");
         assert!(health["containers"]["reason"]
             .as_str()
@@ -185,16 +207,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_nobody_listens_on_is_no_answer() {
-        let shared = shared();
+        let report = report();
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("docker.sock");
         // A bound socket that is never accepted on: connect succeeds or is refused, the
         // Engine never answers either way.
         let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
         drop(listener);
-        let engine = Engine::new(&format!("unix://{}", path.display()), shared.clone());
+        let engine = Engine::new(&format!("unix://{}", path.display()), report.clone());
         assert!(engine.client().await.is_none());
-        let counters = shared.counters.snapshot();
+        let counters = report.counters.snapshot();
         assert_eq!(
             counters.get("collectors.docker.unavailable.no_answer"),
             Some(&1),

@@ -16,8 +16,10 @@ use futures_util::StreamExt as _;
 
 use super::containers::tags;
 use super::docker::Engine;
-use crate::state::{now_secs, Shared};
-use crate::store::events::Event;
+use crate::clock::now_secs;
+use crate::counters::{Counter, Counters};
+use crate::hostname::Hostname;
+use crate::store::events::{AlertType, Event, SharedEvents};
 
 const ACTIONS: &[&str] = &["start", "die", "kill", "oom", "restart", "health_status"];
 /// Exit codes of a normal stop, as the Agent's `ok_exit_codes` default.
@@ -27,7 +29,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Attributes of a container event that are not labels.
 const NOT_LABELS: &[&str] = &["name", "image", "exitCode", "signal", "execDuration"];
 
-pub async fn run(engine: Arc<Engine>, shared: Arc<Shared>) {
+pub async fn run(engine: Arc<Engine>, events: SharedEvents, counters: Counters, host: Hostname) {
     let mut backoff = Duration::from_secs(1);
     // Where to take the stream up again: the time of the last event handled.
     let mut last: Option<(i64, i64)> = None;
@@ -46,16 +48,14 @@ pub async fn run(engine: Arc<Engine>, shared: Arc<Shared>) {
                             continue;
                         }
                         last = Some(key);
-                        for event in to_events(&msg, &shared.hostname) {
-                            shared.counters.incr("collectors.docker_events.received");
-                            shared.events().push(event);
+                        for event in to_events(&msg, host.as_str()) {
+                            counters.incr(Counter::CollectorsDockerEventsReceived);
+                            events.lock().push(event);
                         }
                     }
                     Err(e) => {
                         tracing::debug!(error = %e, "Docker event stream ended");
-                        shared
-                            .counters
-                            .incr("collectors.docker_events.stream_errors");
+                        counters.incr(Counter::CollectorsDockerEventsStreamErrors);
                         engine.call_failed(&e);
                         if matches!(
                             e,
@@ -130,23 +130,18 @@ pub fn to_events(msg: &EventMessage, hostname: &str) -> Vec<Event> {
         _ => {}
     }
     let alert_type = match (action, detail) {
-        ("oom" | "kill", _) => "error",
-        ("health_status", Some("unhealthy")) => "warning",
-        ("health_status", Some("healthy")) => "success",
-        _ => "info",
+        ("oom" | "kill", _) => AlertType::Error,
+        ("health_status", Some("unhealthy")) => AlertType::Warning,
+        ("health_status", Some("healthy")) => AlertType::Success,
+        _ => AlertType::Info,
     };
     let date = msg.time.unwrap_or_else(now_secs);
-    let event = |title: String, text: String, alert: &str, source: &str, tags: Vec<String>| Event {
-        id: 0,
-        title,
-        text,
-        date_happened: date,
-        priority: "normal".into(),
-        host: Some(hostname.to_owned()),
-        tags,
-        alert_type: alert.into(),
-        source_type_name: source.into(),
-        aggregation_key: Some(format!("docker:{id}")),
+    let event = |title: String, text: String, alert: AlertType, source: &str, tags: Vec<String>| {
+        Event::new(source, title, text, date)
+            .host(hostname)
+            .tags(tags)
+            .alert_type(alert)
+            .aggregation_key(format!("docker:{id}"))
     };
     let title = match detail {
         Some(d) => format!("Container {name}: {action}: {d}"),
@@ -159,7 +154,7 @@ pub fn to_events(msg: &EventMessage, hostname: &str) -> Vec<Event> {
         out.push(event(
             "Service check docker.exit".into(),
             format!("Container {name} exited with {code}"),
-            "error",
+            AlertType::Error,
             "service_check",
             tags,
         ));
@@ -206,7 +201,7 @@ mod tests {
         assert_eq!(events.len(), 1);
         let e = &events[0];
         assert_eq!(e.title, "Container web-1: start");
-        assert_eq!(e.alert_type, "info");
+        assert_eq!(e.alert_type, AlertType::Info);
         assert_eq!(e.source_type_name, "docker");
         assert_eq!(e.date_happened, 1_800_000_000);
         assert_eq!(e.host.as_deref(), Some("lab"));
@@ -228,9 +223,12 @@ mod tests {
     #[test]
     fn kill_and_oom_are_errors_and_a_bad_exit_adds_the_exit_service_check() {
         let kill = to_events(&msg("kill", &[("name", "web-1"), ("signal", "9")]), "lab");
-        assert_eq!(kill[0].alert_type, "error");
+        assert_eq!(kill[0].alert_type, AlertType::Error);
         assert!(kill[0].text.ends_with("kill, signal 9"));
-        assert_eq!(to_events(&msg("oom", WEB), "lab")[0].alert_type, "error");
+        assert_eq!(
+            to_events(&msg("oom", WEB), "lab")[0].alert_type,
+            AlertType::Error
+        );
 
         let died = to_events(
             &msg("die", &[("name", "web-1"), ("exitCode", "137")]),
@@ -239,7 +237,7 @@ mod tests {
         assert_eq!(died.len(), 2);
         assert!(died[0].text.ends_with("die, exit code 137"));
         assert_eq!(died[1].title, "Service check docker.exit");
-        assert_eq!(died[1].alert_type, "error");
+        assert_eq!(died[1].alert_type, AlertType::Error);
         assert!(!died[1].tags.iter().any(|t| t.starts_with("event_type:")));
 
         let stopped = to_events(
@@ -253,10 +251,10 @@ mod tests {
     fn health_status_carries_its_status() {
         let e = &to_events(&msg("health_status: unhealthy", WEB), "lab")[0];
         assert_eq!(e.title, "Container web-1: health_status: unhealthy");
-        assert_eq!(e.alert_type, "warning");
+        assert_eq!(e.alert_type, AlertType::Warning);
         assert!(e.tags.iter().any(|t| t == "event_type:health_status"));
         let e = &to_events(&msg("health_status: healthy", WEB), "lab")[0];
-        assert_eq!(e.alert_type, "success");
+        assert_eq!(e.alert_type, AlertType::Success);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::state::now_secs;
+use crate::clock::now_secs;
 
 #[derive(Debug, Default)]
 pub struct CollectorsHealth {

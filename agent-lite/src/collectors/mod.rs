@@ -4,7 +4,7 @@
 //! collector is a task of its own, so a slow disk or a missing Docker socket never holds the
 //! others back.
 
-mod batch;
+pub mod batch;
 mod containers;
 mod docker;
 mod docker_events;
@@ -18,7 +18,24 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use crate::state::Shared;
+use crate::counters::Counters;
+use crate::hostname::Hostname;
+use crate::store::events::SharedEvents;
+use crate::store::logs::SharedLogs;
+use crate::store::SharedStore;
+use health::CollectorsHealth;
+
+/// What the collectors write: points into the metric store, events (Docker's, and the
+/// Engine's outages), log lines, their counters and their health for `status`.
+#[derive(Clone)]
+pub struct Output {
+    pub store: SharedStore,
+    pub events: SharedEvents,
+    pub logs: SharedLogs,
+    pub counters: Counters,
+    pub health: Arc<CollectorsHealth>,
+    pub host: Hostname,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct CollectorsConfig {
@@ -74,22 +91,53 @@ impl CollectorsConfig {
 /// Starts the collectors that are turned on, logs included. They run until the runtime
 /// stops; none of them fails the agent: what cannot be read is said once in the log and in
 /// `agent-lite status`.
-pub fn spawn(cfg: &CollectorsConfig, logs_cfg: &logs::LogsConfig, shared: Arc<Shared>) {
+pub fn spawn(cfg: &CollectorsConfig, logs_cfg: &logs::LogsConfig, out: Output) {
     let uses_docker = cfg.container_metrics || logs_cfg.uses_docker();
-    shared.collectors.set_enabled(cfg.host_metrics, uses_docker);
+    out.health.set_enabled(cfg.host_metrics, uses_docker);
+    let points = batch::Points {
+        store: out.store.clone(),
+        host: out.host.clone(),
+    };
     if cfg.host_metrics {
-        tokio::spawn(host::run(cfg.host_paths(), cfg.interval(), shared.clone()));
+        tokio::spawn(host::run(
+            cfg.host_paths(),
+            cfg.interval(),
+            points.clone(),
+            out.counters.clone(),
+            out.health.clone(),
+        ));
     }
     // One connection for every Docker collector, so that an outage is said once.
-    let engine =
-        uses_docker.then(|| Arc::new(docker::Engine::new(&cfg.docker_host, shared.clone())));
+    let engine = uses_docker.then(|| {
+        Arc::new(docker::Engine::new(
+            &cfg.docker_host,
+            docker::OutageReport {
+                health: out.health.clone(),
+                counters: out.counters.clone(),
+                events: out.events.clone(),
+                host: out.host.clone(),
+            },
+        ))
+    });
     if let Some(engine) = engine.as_ref().filter(|_| cfg.container_metrics) {
         tokio::spawn(containers::run(
             engine.clone(),
             cfg.interval(),
-            shared.clone(),
+            points,
+            out.counters.clone(),
         ));
-        tokio::spawn(docker_events::run(engine.clone(), shared.clone()));
+        tokio::spawn(docker_events::run(
+            engine.clone(),
+            out.events.clone(),
+            out.counters.clone(),
+            out.host.clone(),
+        ));
     }
-    logs::spawn(logs_cfg, engine, shared);
+    let logs = logs::LogOutput {
+        logs: out.logs,
+        counters: out.counters,
+        health: out.health,
+        host: out.host,
+    };
+    logs::spawn(logs_cfg, engine, logs);
 }

@@ -8,7 +8,8 @@
 //! - `history`: transitions kept across restarts;
 //! - `template`, `notify`: messages, events, log lines and webhooks.
 //!
-//! Lock order, to stay clear of deadlocks: the store before the registry.
+//! Lock order, to stay clear of deadlocks: the store before the registry, which only
+//! [`with_store_and_registry`] takes together.
 
 pub mod definition;
 pub mod evaluate;
@@ -22,16 +23,20 @@ pub mod template;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::state::{now_secs, Shared};
+use crate::clock::now_secs;
+use crate::counters::{Counter, Counters};
+use crate::hostname::Hostname;
+use crate::shutdown::Stop;
+use crate::store::events::{Event, SharedEvents};
+use crate::store::{SharedStore, Store};
 use history::History;
 use notify::Notifier;
-use registry::Registry;
+use registry::{Registry, SharedRegistry};
 
 /// How often the definitions folder is looked at.
 const POLL: Duration = Duration::from_secs(2);
@@ -63,10 +68,40 @@ pub struct MonitorsConfig {
     pub public_url: String,
 }
 
-/// The registry as a start finds it: history and API monitors restored, the folder loaded.
-pub fn setup(cfg: &MonitorsConfig, shared: &Shared) -> anyhow::Result<()> {
+/// What the monitors read and write: the metric store (read), their registry, the event
+/// stream (refused definitions; notifications go through the [`Notifier`]), the counters.
+#[derive(Clone)]
+pub struct Parts {
+    pub store: SharedStore,
+    pub registry: SharedRegistry,
+    pub events: SharedEvents,
+    pub counters: Counters,
+    pub host: Hostname,
+}
+
+/// The one place that holds the metric store and the registry at once, in that order.
+pub fn with_store_and_registry<R>(
+    store: &SharedStore,
+    registry: &SharedRegistry,
+    f: impl FnOnce(&Store, &mut Registry) -> R,
+) -> R {
+    let store = store.lock();
+    let mut registry = registry.lock();
+    f(&store, &mut registry)
+}
+
+/// The registry as a start finds it (history and API monitors restored, the folder loaded),
+/// and the notifier the monitors' task will own.
+pub fn setup(cfg: &MonitorsConfig, parts: &Parts) -> anyhow::Result<Notifier> {
     let webhooks = notify::parse_webhooks(&cfg.webhooks)
         .map_err(|e| anyhow::anyhow!("AGENT_LITE_WEBHOOKS: {e}"))?;
+    let notifier = Notifier::new(
+        webhooks,
+        cfg.public_url.clone(),
+        parts.events.clone(),
+        parts.host.clone(),
+    )
+    .context("cannot build the webhook client")?;
     let history = match &cfg.state_dir {
         Some(dir) => History::open(dir)?,
         None => History::in_memory(),
@@ -78,15 +113,11 @@ pub fn setup(cfg: &MonitorsConfig, shared: &Shared) -> anyhow::Result<()> {
         );
     }
     let now = now_secs();
-    let mut registry = Registry::new(history, cfg.state_dir.clone(), shared.hostname.clone());
-    registry.notifier = Some(
-        Notifier::new(webhooks, cfg.public_url.clone())
-            .context("cannot build the webhook client")?,
-    );
+    let mut registry = Registry::new(history, cfg.state_dir.clone(), parts.host.to_string());
     for error in registry.restore_api_monitors(now) {
         tracing::warn!(%error, "a saved monitor was refused");
     }
-    *shared.monitors() = registry;
+    *parts.registry.lock() = registry;
     if let Some(dir) = &cfg.monitors_dir {
         if !dir.is_dir() {
             anyhow::bail!(
@@ -94,13 +125,13 @@ pub fn setup(cfg: &MonitorsConfig, shared: &Shared) -> anyhow::Result<()> {
                 dir.display()
             );
         }
-        reload(shared, dir);
+        reload(parts, dir);
     }
-    Ok(())
+    Ok(notifier)
 }
 
 /// Loads the folder again; refused definitions are logged and become events.
-pub fn reload(shared: &Shared, dir: &Path) {
+pub fn reload(parts: &Parts, dir: &Path) {
     let loaded = match loader::load_dir(dir) {
         Ok(l) => l,
         Err(e) => {
@@ -109,57 +140,53 @@ pub fn reload(shared: &Shared, dir: &Path) {
         }
     };
     let (count, refused) = (loaded.monitors.len(), loaded.refused.clone());
-    shared.monitors().replace_file_monitors(loaded, now_secs());
+    parts
+        .registry
+        .lock()
+        .replace_file_monitors(loaded, now_secs());
     tracing::info!(loaded = count, refused = refused.len(), folder = %dir.display(), "monitor definitions loaded");
     for r in refused {
         tracing::warn!(file = %r.file, error = %r.error, "monitor definition refused");
-        shared.own_event(
+        parts.events.lock().push(Event::own(
+            &parts.host,
             "Monitor definition refused",
-            &format!("{}: {}", r.file, r.error),
-        );
+            format!("{}: {}", r.file, r.error),
+        ));
     }
 }
 
 /// Evaluates every monitor at `now` and sends out the notifications.
-pub fn evaluate_now(shared: &Shared, now: i64) -> usize {
-    let (notices, notifier) = {
-        let store = shared.store();
-        let mut registry = shared.monitors();
-        let notices = registry.evaluate_all(&store, now);
-        (notices, registry.notifier.clone())
-    };
-    if let Some(notifier) = notifier {
-        for n in &notices {
-            notifier.notify(shared, n);
-        }
+pub fn evaluate_now(parts: &Parts, notifier: &Notifier, now: i64) -> usize {
+    let notices = with_store_and_registry(&parts.store, &parts.registry, |store, registry| {
+        registry.evaluate_all(store, now)
+    });
+    for n in &notices {
+        notifier.notify(n);
     }
-    shared
+    parts
         .counters
-        .add("monitors.transitions", notices.len() as u64);
+        .add(Counter::MonitorsTransitions, notices.len() as u64);
     notices.len()
 }
 
 /// Evaluates on the interval and reloads the folder when it changes, until `stop`.
-pub async fn run(
-    cfg: MonitorsConfig,
-    shared: Arc<Shared>,
-    stop: impl std::future::Future<Output = ()>,
-) {
+pub async fn run(cfg: MonitorsConfig, parts: Parts, notifier: Notifier, stop: Stop) {
     let mut evaluate = tokio::time::interval(Duration::from_secs(cfg.monitor_interval_secs));
     let mut poll = tokio::time::interval(POLL);
     let mut seen = cfg.monitors_dir.as_deref().map(loader::fingerprint);
+    let stop = stop.wait();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = evaluate.tick() => {
-                evaluate_now(&shared, now_secs());
+                evaluate_now(&parts, &notifier, now_secs());
             }
             _ = poll.tick(), if cfg.monitors_dir.is_some() => {
                 if let Some(dir) = cfg.monitors_dir.as_deref() {
                     let now = Some(loader::fingerprint(dir));
                     if now != seen {
                         seen = now;
-                        reload(&shared, dir);
+                        reload(&parts, dir);
                     }
                 }
             }

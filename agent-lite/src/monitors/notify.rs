@@ -9,9 +9,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::evaluate::Status;
-use super::registry::{rfc3339, Notice};
-use crate::state::Shared;
-use crate::store::events::Event;
+use super::registry::Notice;
+use crate::clock::rfc3339;
+use crate::hostname::Hostname;
+use crate::store::events::{AlertType, Event, SharedEvents};
 
 /// Tries per delivery; the waits between them double from one second (1+2+4+8 s).
 const ATTEMPTS: u32 = 5;
@@ -55,26 +56,14 @@ pub struct WebhookStatus {
     pub last_error: Option<String>,
 }
 
-#[derive(Clone, Debug)]
-pub struct Notifier {
+/// The webhooks and how their deliveries went, for `status`; clones share them.
+#[derive(Clone, Debug, Default)]
+pub struct Deliveries {
     webhooks: Arc<Vec<Webhook>>,
-    client: reqwest::Client,
-    link_base: String,
-    pub status: Arc<Mutex<WebhookStatus>>,
+    status: Arc<Mutex<WebhookStatus>>,
 }
 
-impl Notifier {
-    pub fn new(webhooks: Vec<Webhook>, link_base: String) -> anyhow::Result<Self> {
-        Ok(Self {
-            webhooks: Arc::new(webhooks),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()?,
-            link_base: link_base.trim_end_matches('/').to_owned(),
-            status: Arc::default(),
-        })
-    }
-
+impl Deliveries {
     pub fn webhooks(&self) -> &[Webhook] {
         &self.webhooks
     }
@@ -86,27 +75,68 @@ impl Notifier {
             .clone()
     }
 
+    fn record(&self, outcome: Result<(), String>) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Ok(()) => s.delivered += 1,
+            Err(e) => {
+                s.failed += 1;
+                s.last_error = Some(e);
+            }
+        }
+    }
+}
+
+/// What a transition sets off. Owned by the monitors' task; the events it writes and the
+/// host it names are its own handles.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    deliveries: Deliveries,
+    client: reqwest::Client,
+    link_base: String,
+    events: SharedEvents,
+    host: Hostname,
+}
+
+impl Notifier {
+    pub fn new(
+        webhooks: Vec<Webhook>,
+        link_base: String,
+        events: SharedEvents,
+        host: Hostname,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            deliveries: Deliveries {
+                webhooks: Arc::new(webhooks),
+                status: Arc::default(),
+            },
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            link_base: link_base.trim_end_matches('/').to_owned(),
+            events,
+            host,
+        })
+    }
+
+    pub fn deliveries(&self) -> &Deliveries {
+        &self.deliveries
+    }
+
     /// Sends out one notice; returns at once, webhooks go on in the background.
-    pub fn notify(&self, shared: &Shared, n: &Notice) {
+    pub fn notify(&self, n: &Notice) {
         let t = &n.transition;
-        let alert_type = match (t.to, t.from) {
-            (Status::Alert, _) => "error",
-            (Status::Warn, _) => "warning",
-            (Status::NoData, _) => "warning",
-            (Status::Ok, _) => "success",
+        let alert_type = match t.to {
+            Status::Alert => AlertType::Error,
+            Status::Warn | Status::NoData => AlertType::Warning,
+            Status::Ok => AlertType::Success,
         };
-        let id = shared.events().push(Event {
-            id: 0,
-            title: n.title.clone(),
-            text: n.body.clone(),
-            date_happened: t.ts,
-            priority: "normal".into(),
-            host: Some(shared.hostname.clone()),
-            tags: n.tags.clone(),
-            alert_type: alert_type.into(),
-            source_type_name: "monitor alert".into(),
-            aggregation_key: Some(format!("monitor:{}", t.monitor_id)),
-        });
+        let event = Event::new("monitor alert", n.title.clone(), n.body.clone(), t.ts)
+            .host(self.host.as_str())
+            .tags(n.tags.clone())
+            .alert_type(alert_type)
+            .aggregation_key(format!("monitor:{}", t.monitor_id));
+        let id = self.events.lock().push(event);
         tracing::info!(
             monitor_id = t.monitor_id,
             monitor = %n.monitor_name,
@@ -119,11 +149,11 @@ impl Notifier {
             t.name(),
             n.title
         );
-        if self.webhooks.is_empty() {
+        if self.deliveries.webhooks.is_empty() {
             return;
         }
         let body = self.payload(n, id);
-        for hook in self.webhooks.iter().cloned() {
+        for hook in self.deliveries.webhooks.iter().cloned() {
             let this = self.clone();
             let body = body.clone();
             tokio::spawn(async move { this.deliver(hook, body).await });
@@ -160,10 +190,7 @@ impl Notifier {
         for attempt in 1..=ATTEMPTS {
             match self.client.post(&hook.url).json(&body).send().await {
                 Ok(r) if r.status().is_success() => {
-                    self.status
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .delivered += 1;
+                    self.deliveries.record(Ok(()));
                     return;
                 }
                 Ok(r) => last_error = format!("answered {}", r.status()),
@@ -175,9 +202,8 @@ impl Notifier {
             }
         }
         tracing::warn!(webhook = %hook.name, url = %hook.url, error = %last_error, "webhook failed after {ATTEMPTS} tries");
-        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        s.failed += 1;
-        s.last_error = Some(format!("{} ({}): {last_error}", hook.name, hook.url));
+        self.deliveries
+            .record(Err(format!("{} ({}): {last_error}", hook.name, hook.url)));
     }
 }
 

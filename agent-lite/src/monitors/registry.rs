@@ -11,7 +11,12 @@ use super::evaluate::{self, GroupState, Status, Transition};
 use super::history::History;
 use super::loader::{Loaded, Refusal};
 use super::template::{self, Context};
+use crate::clock::rfc3339;
 use crate::store::Store;
+
+/// The monitors as the API and the monitors' task share them. Lock the metric store first
+/// when both are needed: [`super::with_store_and_registry`] is the one place that does.
+pub type SharedRegistry = crate::locked::Locked<Registry>;
 
 /// API-created monitors, saved beside the history.
 const API_FILE: &str = "monitors.json";
@@ -65,8 +70,8 @@ pub struct Registry {
     pub refused: Vec<Refusal>,
     pub history: History,
     state_dir: Option<PathBuf>,
+    /// `{{host.name}}` in messages.
     pub hostname: String,
-    pub notifier: Option<super::notify::Notifier>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -374,11 +379,4 @@ pub fn api_view(e: &Entry) -> Value {
         );
     }
     v
-}
-
-/// Seconds since the epoch in RFC 3339, Datadog's timestamp form.
-pub fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default()
 }

@@ -9,29 +9,27 @@ use super::definition::{Checked, Monitor};
 use super::evaluate::{evaluate, GroupState, Status, Transition};
 use super::history::History;
 use crate::intake::dogstatsd::aggregator::Aggregator;
-use crate::intake::dogstatsd::handle_packet;
-use crate::state::Bounds;
-use crate::state::Shared;
+use crate::intake::dogstatsd::{handle_packet, Output};
 
 /// A multiple of 10, so buckets and instants line up in the arithmetic of the tests.
 const T0: i64 = 1_700_000_000;
 
 struct Lab {
-    shared: Shared,
+    statsd: Output,
     agg: Aggregator,
 }
 
 impl Lab {
     fn new() -> Self {
         Self {
-            shared: Shared::new("lab".into(), Bounds::default()),
+            statsd: Output::detached("lab"),
             agg: Aggregator::default(),
         }
     }
 
     fn send(&mut self, line: &str) {
-        handle_packet(line.as_bytes(), &mut self.agg, &self.shared);
-        let mut store = self.shared.store();
+        handle_packet(line.as_bytes(), &mut self.agg, &self.statsd);
+        let mut store = self.statsd.store.lock();
         self.agg.flush(&mut store);
     }
 
@@ -63,7 +61,7 @@ impl Lab {
         to: i64,
         step: i64,
     ) -> Vec<Transition> {
-        let store = self.shared.store();
+        let store = self.statsd.store.lock();
         let mut out = Vec::new();
         let mut now = from;
         while now <= to {

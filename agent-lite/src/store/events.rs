@@ -1,24 +1,126 @@
-//! The event stream: DogStatsD events, service checks and agent-lite's own events, in
-//! Datadog's event shape, in a bounded ring.
+//! The event stream: DogStatsD events, service checks, Docker events, monitor notifications
+//! and agent-lite's own events, in Datadog's event shape, in a bounded ring.
 
 use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use crate::clock::now_secs;
+use crate::hostname::Hostname;
+
+/// Datadog's event priorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    /// DogStatsD's `p:` field; anything but `low` is normal, as the Agent reads it.
+    pub fn from_dogstatsd(s: &str) -> Self {
+        if s.eq_ignore_ascii_case("low") {
+            Priority::Low
+        } else {
+            Priority::Normal
+        }
+    }
+}
+
+/// Datadog's event alert types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertType {
+    #[default]
+    Info,
+    Warning,
+    Error,
+    Success,
+}
+
+impl AlertType {
+    /// DogStatsD's `t:` field; an unknown type is info, as the Agent reads it.
+    pub fn from_dogstatsd(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => AlertType::Error,
+            "warning" => AlertType::Warning,
+            "success" => AlertType::Success,
+            _ => AlertType::Info,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Event {
+    /// Assigned when the event is pushed.
     pub id: u64,
     pub title: String,
     pub text: String,
     /// Seconds since the epoch.
     pub date_happened: i64,
-    pub priority: String,
+    pub priority: Priority,
     pub host: Option<String>,
     pub tags: Vec<String>,
-    /// info, warning, error, success.
-    pub alert_type: String,
+    pub alert_type: AlertType,
     pub source_type_name: String,
     pub aggregation_key: Option<String>,
+}
+
+impl Event {
+    /// An event from `source` (Datadog's `source_type_name`), normal and info until said
+    /// otherwise, with no host, tags or aggregation key.
+    pub fn new(
+        source: impl Into<String>,
+        title: impl Into<String>,
+        text: impl Into<String>,
+        date_happened: i64,
+    ) -> Self {
+        Self {
+            id: 0,
+            title: title.into(),
+            text: text.into(),
+            date_happened,
+            priority: Priority::Normal,
+            host: None,
+            tags: Vec::new(),
+            alert_type: AlertType::Info,
+            source_type_name: source.into(),
+            aggregation_key: None,
+        }
+    }
+
+    /// An event of agent-lite's own (started, a definition refused, an outage), now.
+    pub fn own(host: &Hostname, title: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::new("agent-lite", title, text, now_secs())
+            .host(host.as_str())
+            .tags(vec!["source:agent-lite".into()])
+    }
+
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    pub fn tags(mut self, tags: Vec<String>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    pub fn alert_type(mut self, alert_type: AlertType) -> Self {
+        self.alert_type = alert_type;
+        self
+    }
+
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    pub fn aggregation_key(mut self, key: impl Into<String>) -> Self {
+        self.aggregation_key = Some(key.into());
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -27,6 +129,15 @@ pub struct Events {
     capacity: usize,
     next_id: u64,
     pub dropped: u64,
+}
+
+/// The events kept by default.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
 }
 
 impl Events {
@@ -64,5 +175,26 @@ impl Events {
 
     pub fn len(&self) -> usize {
         self.ring.len()
+    }
+}
+
+/// The event stream as the components share it.
+pub type SharedEvents = crate::locked::Locked<Events>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_serialise_to_datadogs_strings() {
+        let e = Event::new("docker", "t", "x", 1)
+            .alert_type(AlertType::Error)
+            .priority(Priority::Low);
+        let v = serde_json::to_value(&e).expect("json");
+        assert_eq!(v["alert_type"], "error");
+        assert_eq!(v["priority"], "low");
+        assert_eq!(AlertType::from_dogstatsd("WARNING"), AlertType::Warning);
+        assert_eq!(AlertType::from_dogstatsd("bogus"), AlertType::Info);
+        assert_eq!(Priority::from_dogstatsd("bogus"), Priority::Normal);
     }
 }

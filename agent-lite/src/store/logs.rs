@@ -57,6 +57,13 @@ pub struct Found<'a> {
     pub facets: BTreeMap<&'static str, BTreeMap<String, u64>>,
 }
 
+/// The default bound: 100,000 lines (as `agent-lite run` starts).
+impl Default for Logs {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
 impl Logs {
     pub fn new(capacity: usize) -> Self {
         Self {
@@ -130,3 +137,6 @@ impl Logs {
         }
     }
 }
+
+/// The log store as the components share it.
+pub type SharedLogs = crate::locked::Locked<Logs>;

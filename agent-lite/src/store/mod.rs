@@ -4,8 +4,11 @@
 //! Retention and the number of series are bounded; a series refused over the cap is counted
 //! and logged (at most once a minute), never dropped silently.
 
+mod config;
 pub mod events;
 pub mod logs;
+
+pub use config::StoreConfig;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -105,6 +108,9 @@ pub struct Limits {
     pub max_series: usize,
 }
 
+/// The metric store as the components share it.
+pub type SharedStore = crate::locked::Locked<Store>;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -131,6 +137,12 @@ pub struct Store {
     pub refused_series: u64,
     pub refused_points: u64,
     last_cap_log: Option<Instant>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
 }
 
 impl Store {

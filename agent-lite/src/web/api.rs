@@ -1,7 +1,6 @@
 //! Handlers of the JSON API.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,9 +9,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::apm::trace_store::TraceQuery;
+use crate::apm::trace_store::{SharedTraces, TraceQuery};
+use crate::clock::now_secs;
 use crate::query;
-use crate::state::{now_secs, Shared};
+use crate::status::Everything;
+use crate::store::events::SharedEvents;
+use crate::store::logs::SharedLogs;
+use crate::store::SharedStore;
 
 /// Datadog's error shape.
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -40,7 +43,7 @@ pub struct QueryParams {
     query: Option<String>,
 }
 
-pub async fn query(State(shared): State<Arc<Shared>>, Query(p): Query<QueryParams>) -> Response {
+pub async fn query(State(store): State<SharedStore>, Query(p): Query<QueryParams>) -> Response {
     let (Some(from), Some(to), Some(text)) = (p.from, p.to, p.query) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -50,7 +53,7 @@ pub async fn query(State(shared): State<Arc<Shared>>, Query(p): Query<QueryParam
     if from > to {
         return error(StatusCode::BAD_REQUEST, "from is after to");
     }
-    let store = shared.store();
+    let store = store.lock();
     match query::v1_query(&store, &text, from, to) {
         Ok(body) => Json(body).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -64,11 +67,11 @@ pub struct FromParam {
 
 /// Metrics with a point since `from` (default: the last hour), as Datadog's active metrics list.
 pub async fn metrics(
-    State(shared): State<Arc<Shared>>,
+    State(store): State<SharedStore>,
     Query(p): Query<FromParam>,
 ) -> Json<serde_json::Value> {
     let from = p.from.unwrap_or_else(|| now_secs() - 3600);
-    let store = shared.store();
+    let store = store.lock();
     let names: BTreeSet<&str> = store
         .all()
         .filter(|(_, s)| s.points.range(from - 10..).next().is_some())
@@ -77,8 +80,8 @@ pub async fn metrics(
     Json(json!({"metrics": names, "from": from.to_string()}))
 }
 
-pub async fn all_tags(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let store = shared.store();
+pub async fn all_tags(State(store): State<SharedStore>, Path(name): Path<String>) -> Response {
+    let store = store.lock();
     let tags: BTreeSet<&str> = store
         .series_named(&name)
         .flat_map(|(k, _)| k.tags.iter().map(String::as_str))
@@ -97,29 +100,30 @@ pub struct EventParams {
 }
 
 pub async fn events(
-    State(shared): State<Arc<Shared>>,
+    State(events): State<SharedEvents>,
     Query(p): Query<EventParams>,
 ) -> Json<serde_json::Value> {
     let end = p.end.unwrap_or_else(now_secs);
     let start = p.start.unwrap_or(end - 3600);
-    Json(json!({"events": shared.events().between(start, end)}))
+    Json(json!({"events": events.lock().between(start, end)}))
 }
 
 pub async fn traces(
-    State(shared): State<Arc<Shared>>,
+    State(traces): State<SharedTraces>,
     Query(q): Query<TraceQuery>,
 ) -> Json<serde_json::Value> {
-    Json(json!({"traces": shared.traces().search(&q)}))
+    Json(json!({"traces": traces.lock().search(&q)}))
 }
 
-pub async fn trace(State(shared): State<Arc<Shared>>, Path(trace_id): Path<String>) -> Response {
+pub async fn trace(State(traces): State<SharedTraces>, Path(trace_id): Path<String>) -> Response {
     let Ok(id) = trace_id.parse::<u64>() else {
         return error(
             StatusCode::BAD_REQUEST,
             format!("{trace_id:?} is not a decimal trace id"),
         );
     };
-    match shared.traces().get(id) {
+    let found = traces.lock().get(id);
+    match found {
         Some(spans) => Json(json!({"trace_id": trace_id, "spans": spans})).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -128,15 +132,15 @@ pub async fn trace(State(shared): State<Arc<Shared>>, Path(trace_id): Path<Strin
     }
 }
 
-pub async fn status(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
-    Json(crate::status::snapshot(&shared))
+pub async fn status(State(all): State<Everything>) -> Json<serde_json::Value> {
+    Json(crate::status::snapshot(&all))
 }
 
 /// Log search, newest first, with facets (our own shape, `/api/v0`).
 pub async fn logs(
-    State(shared): State<Arc<Shared>>,
+    State(logs): State<SharedLogs>,
     Query(q): Query<crate::store::logs::LogQuery>,
 ) -> Json<serde_json::Value> {
-    let logs = shared.logs();
+    let logs = logs.lock();
     Json(json!(logs.search(&q)))
 }

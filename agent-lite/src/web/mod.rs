@@ -7,21 +7,60 @@
 //! the intakes count theirs, so a client sending garbage shows in `agent-lite status`.
 
 mod api;
+mod config;
 mod monitors;
 mod prometheus;
 mod ui;
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::state::Shared;
+pub use config::WebConfig;
 
-pub fn router(shared: Arc<Shared>) -> Router {
+use crate::apm::trace_store::SharedTraces;
+use crate::counters::{Counters, Family};
+use crate::monitors::registry::SharedRegistry;
+use crate::status::Everything;
+use crate::store::events::SharedEvents;
+use crate::store::logs::SharedLogs;
+use crate::store::SharedStore;
+
+/// The router's state: each handler extracts only the part it reads (axum's `FromRef`);
+/// `/status` alone takes everything.
+#[derive(Clone)]
+pub struct ApiState(Everything);
+
+/// `State<X>` for each part a handler may take.
+macro_rules! parts {
+    ($($ty:ty => $field:ident),* $(,)?) => {
+        $(impl FromRef<ApiState> for $ty {
+            fn from_ref(state: &ApiState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+parts! {
+    SharedStore => store,
+    SharedEvents => events,
+    SharedTraces => traces,
+    SharedLogs => logs,
+    SharedRegistry => monitors,
+    Counters => counters,
+}
+
+impl FromRef<ApiState> for Everything {
+    fn from_ref(state: &ApiState) -> Self {
+        state.0.clone()
+    }
+}
+
+pub fn router(all: Everything) -> Router {
+    let state = ApiState(all);
     Router::new()
         .route("/", get(ui::index))
         .route("/ui/app.js", get(ui::app_js))
@@ -50,10 +89,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(prometheus::exposition))
         .layer(middleware::from_fn(refuse_announced_oversize))
         .layer(middleware::from_fn_with_state(
-            shared.clone(),
+            state.0.counters.clone(),
             count_rejections,
         ))
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// The largest body the API reads (axum's default limit, which the JSON extractors apply).
@@ -80,7 +119,7 @@ async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
 /// Counts the client errors the API answers, by their status' reason
 /// (`api.rejected.bad_request`, `api.rejected.payload_too_large`, ...).
 async fn count_rejections(
-    State(shared): State<Arc<Shared>>,
+    State(counters): State<Counters>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -91,7 +130,7 @@ async fn count_rejections(
             .canonical_reason()
             .map(|r| r.to_ascii_lowercase().replace([' ', '-'], "_"))
             .unwrap_or_else(|| status.as_u16().to_string());
-        shared.counters.incr(&format!("api.rejected.{reason}"));
+        counters.incr_reason(Family::ApiRejected, &reason);
     }
     response
 }

@@ -1,8 +1,6 @@
 //! `/api/v1/monitor` in the shape of Datadog's monitor API (list, get, create, update, delete,
 //! validate), and each monitor's transition history (`/api/v0/monitors/{id}/history`).
 
-use std::sync::Arc;
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::ApiError;
+use crate::clock::now_secs;
 use crate::monitors::definition::Monitor;
-use crate::monitors::registry::{api_view, ChangeError};
-use crate::state::{now_secs, Shared};
+use crate::monitors::registry::{api_view, ChangeError, SharedRegistry};
 
 #[derive(Deserialize)]
 pub struct ListParams {
@@ -24,7 +22,7 @@ pub struct ListParams {
 }
 
 pub async fn list(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     Query(p): Query<ListParams>,
 ) -> Json<Vec<Value>> {
     let wanted: Vec<&str> = p
@@ -37,7 +35,7 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    let registry = shared.monitors();
+    let registry = registry.lock();
     let list: Vec<_> = registry
         .entries()
         .filter(|e| {
@@ -64,11 +62,11 @@ fn not_found(id: u64) -> ApiError {
 }
 
 pub async fn get(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let registry = shared.monitors();
+    let registry = registry.lock();
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
     Ok(Json(api_view(entry)))
 }
@@ -97,35 +95,35 @@ impl From<ChangeError> for ApiError {
 }
 
 pub async fn create(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     monitor: Result<Json<Monitor>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let monitor = body(monitor)?;
-    let mut registry = shared.monitors();
+    let mut registry = registry.lock();
     let id = registry.create(monitor, now_secs())?;
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
     Ok(Json(api_view(entry)))
 }
 
 pub async fn update(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     Path(id): Path<String>,
     monitor: Result<Json<Monitor>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let monitor = body(monitor)?;
-    let mut registry = shared.monitors();
+    let mut registry = registry.lock();
     registry.update(id, monitor, now_secs())?;
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
     Ok(Json(api_view(entry)))
 }
 
 pub async fn delete(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    shared.monitors().delete(id)?;
+    registry.lock().delete(id)?;
     Ok(Json(json!({ "deleted_monitor_id": id })))
 }
 
@@ -140,11 +138,11 @@ pub async fn validate(
 }
 
 pub async fn history(
-    State(shared): State<Arc<Shared>>,
+    State(registry): State<SharedRegistry>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let registry = shared.monitors();
+    let registry = registry.lock();
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
     let transitions: Vec<_> = registry
         .history

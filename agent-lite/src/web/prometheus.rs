@@ -2,14 +2,12 @@
 //! format (names with `.` turned into `_`, tags into labels), for scrapers and quick looks.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::state::Shared;
-use crate::store::Kind;
+use crate::store::{Kind, SharedStore};
 
 fn sanitize(name: &str) -> String {
     name.chars()
@@ -29,8 +27,8 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub async fn exposition(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let store = shared.store();
+pub async fn exposition(State(store): State<SharedStore>) -> impl IntoResponse {
+    let store = store.lock();
     let mut out = String::new();
     for (key, series) in store.all() {
         if series.kind == Kind::Distribution {

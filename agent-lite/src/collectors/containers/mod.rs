@@ -20,8 +20,10 @@ use bollard::Docker;
 use futures_util::StreamExt as _;
 
 use super::batch::Batch;
+use super::batch::Points;
 use super::docker::Engine;
-use crate::state::{now_secs, Shared};
+use crate::clock::now_secs;
+use crate::counters::{Counter, Counters};
 use metrics::{CpuReading, Info, Reading};
 
 /// The previous CPU reading of each container, for rates.
@@ -36,7 +38,7 @@ impl ContainerCollector {
         &mut self,
         docker: &Docker,
         engine: &Engine,
-        shared: &Shared,
+        counters: &Counters,
     ) -> Result<Batch, DockerError> {
         let options = ListContainersOptionsBuilder::default().all(true).build();
         let list = docker.list_containers(Some(options)).await?;
@@ -58,7 +60,7 @@ impl ContainerCollector {
                 Err(e) => {
                     // A container that stopped between the list and the read is normal.
                     tracing::debug!(container_id = %id, error = %e, "container not read");
-                    shared.counters.incr("collectors.containers.read_errors");
+                    counters.incr(Counter::CollectorsContainersReadErrors);
                     engine.call_failed(&e);
                     continue;
                 }
@@ -136,7 +138,7 @@ fn count_states(batch: &mut Batch, list: &[ContainerSummary]) {
     batch.gauge("docker.containers.stopped.total", &[], stopped as f64);
 }
 
-pub async fn run(engine: Arc<Engine>, interval: Duration, shared: Arc<Shared>) {
+pub async fn run(engine: Arc<Engine>, interval: Duration, points: Points, counters: Counters) {
     let mut collector = ContainerCollector::default();
     let mut failing = false;
     let mut tick = tokio::time::interval(interval);
@@ -146,14 +148,14 @@ pub async fn run(engine: Arc<Engine>, interval: Duration, shared: Arc<Shared>) {
         let Some(docker) = engine.client().await else {
             continue;
         };
-        match collector.collect(&docker, &engine, &shared).await {
+        match collector.collect(&docker, &engine, &counters).await {
             Ok(batch) => {
-                batch.write(&shared, now_secs());
-                shared.counters.incr("collectors.containers.runs");
+                batch.write(&points, now_secs());
+                counters.incr(Counter::CollectorsContainersRuns);
                 failing = false;
             }
             Err(e) => {
-                shared.counters.incr("collectors.containers.errors");
+                counters.incr(Counter::CollectorsContainersErrors);
                 // An unreachable Engine is said by `engine`; anything else once here.
                 if !std::mem::replace(&mut failing, true) {
                     tracing::warn!(error = %e, "container metrics: the container list failed; retrying every round");

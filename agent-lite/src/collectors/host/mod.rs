@@ -16,7 +16,10 @@ use anyhow::Context as _;
 use procfs_core::{ExplicitSystemInfo, FromRead, FromReadSI, KernelStats, LoadAverage, Meminfo};
 
 use super::batch::Batch;
-use crate::state::{now_secs, Shared};
+use super::batch::Points;
+use super::health::CollectorsHealth;
+use crate::clock::now_secs;
+use crate::counters::{Counter, Counters, Family};
 
 #[derive(Debug, Clone)]
 pub struct HostPaths {
@@ -139,17 +142,15 @@ impl HostCollector {
     }
 
     /// Logs each failing part the first time it fails, and once more when it recovers.
-    fn report(&mut self, failures: &[Failure], shared: &Shared) {
+    fn report(&mut self, failures: &[Failure], health: &CollectorsHealth, counters: &Counters) {
         let failing: BTreeSet<&'static str> = failures.iter().map(|(part, _)| *part).collect();
         let described: Vec<(&str, String)> = failures
             .iter()
             .map(|(part, e)| (*part, format!("{e:#}")))
             .collect();
-        shared.collectors.host_collected(&described);
+        health.host_collected(&described);
         for (part, e) in failures {
-            shared
-                .counters
-                .incr(&format!("collectors.host.errors.{part}"));
+            counters.incr_reason(Family::CollectorsHostErrors, part);
             if self.warned.insert(part) {
                 tracing::warn!(part, error = %format!("{e:#}"), "host metrics: a part cannot be read; the others go on");
             }
@@ -164,7 +165,13 @@ impl HostCollector {
     }
 }
 
-pub async fn run(paths: HostPaths, interval: Duration, shared: Arc<Shared>) {
+pub async fn run(
+    paths: HostPaths,
+    interval: Duration,
+    points: Points,
+    counters: Counters,
+    health: Arc<CollectorsHealth>,
+) {
     tracing::info!(proc = %paths.proc_root.display(), root = %paths.host_root.display(), interval_secs = interval.as_secs(), "host metrics on");
     if paths.proc_root != std::path::Path::new("/proc")
         && paths.host_root == std::path::Path::new("/")
@@ -188,8 +195,8 @@ pub async fn run(paths: HostPaths, interval: Duration, shared: Arc<Shared>) {
             return;
         };
         collector = c;
-        collector.report(&failures, &shared);
-        batch.write(&shared, now_secs());
-        shared.counters.incr("collectors.host.runs");
+        collector.report(&failures, &health, &counters);
+        batch.write(&points, now_secs());
+        counters.incr(Counter::CollectorsHostRuns);
     }
 }

@@ -2,12 +2,12 @@
 //! a `Tail`, looked at every half second.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::file_tail::Tail;
 use super::parse;
-use crate::state::Shared;
+use super::{LogOutput, Origin};
+use crate::counters::Counter;
 
 /// How often files are looked at: a line shows in the page within a second.
 const POLL: Duration = Duration::from_millis(500);
@@ -58,12 +58,12 @@ pub fn follow(files: Vec<FileSource>) -> Followed {
 }
 
 /// Reads the followed files until the process ends.
-pub async fn run(followed: Followed, shared: Arc<Shared>) {
+pub async fn run(followed: Followed, out: LogOutput) {
     let mut tails = followed.0;
     let mut tick = tokio::time::interval(POLL);
     loop {
         tick.tick().await;
-        let now = crate::state::now_secs() as f64;
+        let now = crate::clock::now_secs() as f64;
         for (source, tail, warned) in tails.iter_mut() {
             match tail.read_lines() {
                 Ok(lines) => {
@@ -71,21 +71,17 @@ pub async fn run(followed: Followed, shared: Arc<Shared>) {
                     if lines.is_empty() {
                         continue;
                     }
-                    shared.counters.add("logs.lines", lines.len() as u64);
-                    shared.collectors.file_lines(lines.len() as u64);
                     let path = source.path.display().to_string();
-                    let mut logs = shared.logs();
-                    for line in lines {
-                        let mut record = parse::parse(&line, &path, source.service.as_deref(), now);
-                        record.host.get_or_insert_with(|| shared.hostname.clone());
-                        logs.push(record);
-                    }
+                    let records = lines
+                        .iter()
+                        .map(|line| parse::parse(line, &path, source.service.as_deref(), now));
+                    out.push(Origin::File, records, 0);
                 }
                 Err(e) => {
                     // Once per spell of failure, not every half second.
                     if !*warned {
                         tracing::warn!(path = %tail.path().display(), error = %e, "cannot read log file");
-                        shared.counters.incr("logs.file_errors");
+                        out.counters.incr(Counter::LogsFileErrors);
                         *warned = true;
                     }
                 }

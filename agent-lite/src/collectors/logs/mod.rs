@@ -12,8 +12,56 @@ use std::sync::Arc;
 use clap::{ArgAction, Args};
 
 use super::docker::Engine;
-use crate::state::Shared;
+use super::health::CollectorsHealth;
+use crate::counters::{Counter, Counters};
+use crate::hostname::Hostname;
+use crate::store::logs::{LogRecord, SharedLogs};
 use containers::labels::Selection;
+
+/// What the log collection writes: lines into the log store, its counters and health.
+#[derive(Clone)]
+pub struct LogOutput {
+    pub logs: SharedLogs,
+    pub counters: Counters,
+    pub health: Arc<CollectorsHealth>,
+    /// The host of lines that name none.
+    pub host: Hostname,
+}
+
+/// Where a batch of lines came from, for the counters and the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    File,
+    Container,
+}
+
+impl LogOutput {
+    /// Stores `records` (`cut` of them cut at the line limit) and counts them.
+    pub fn push(&self, origin: Origin, records: impl IntoIterator<Item = LogRecord>, cut: u64) {
+        let mut n = 0u64;
+        {
+            let mut logs = self.logs.lock();
+            for mut record in records {
+                record
+                    .host
+                    .get_or_insert_with(|| self.host.as_str().to_owned());
+                logs.push(record);
+                n += 1;
+            }
+        }
+        match origin {
+            Origin::File => {
+                self.counters.add(Counter::LogsLines, n);
+                self.health.file_lines(n);
+            }
+            Origin::Container => {
+                self.counters.add(Counter::LogsContainerLines, n);
+                self.counters.add(Counter::LogsContainerLinesCut, cut);
+                self.health.container_lines(n);
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct LogsConfig {
@@ -54,17 +102,16 @@ impl LogsConfig {
 }
 
 /// Follows the configured files, and containers' logs through `engine` when there is one.
-pub fn spawn(cfg: &LogsConfig, engine: Option<Arc<Engine>>, shared: Arc<Shared>) {
+pub fn spawn(cfg: &LogsConfig, engine: Option<Arc<Engine>>, out: LogOutput) {
     let files = files::parse_files(&cfg.logs_files);
     let selection = cfg.selection().filter(|_| engine.is_some());
-    shared
-        .collectors
+    out.health
         .logs_configured(files.len(), selection.map_or("off", Selection::name));
     if !files.is_empty() {
-        tokio::spawn(files::run(files::follow(files), shared.clone()));
+        tokio::spawn(files::run(files::follow(files), out.clone()));
     }
     if let (Some(engine), Some(selection)) = (engine, selection) {
-        tokio::spawn(containers::run(engine, selection, shared));
+        tokio::spawn(containers::run(engine, selection, out));
     }
 }
 

@@ -3,18 +3,21 @@
 //! kept. One task owns the aggregator and flushes it into the store every flush interval.
 
 pub mod aggregator;
+mod config;
 pub mod parser;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use tokio::net::{UdpSocket, UnixDatagram};
 
-use crate::state::{now_secs, Shared};
-use crate::store::events::Event;
+use crate::clock::now_secs;
+use crate::counters::{Counter, Counters, Family};
+use crate::hostname::Hostname;
+use crate::shutdown::Stop;
+use crate::store::events::{AlertType, Event, Priority, SharedEvents};
+use crate::store::SharedStore;
 use aggregator::Aggregator;
+pub use config::DogStatsDConfig;
 use parser::{Line, ParseError};
 
 /// Largest datagram read, as the Agent's default dogstatsd_buffer_size.
@@ -38,14 +41,32 @@ impl Source {
     }
 }
 
+/// What the intake writes: points (through its aggregator) into the metric store, events
+/// and service checks into the event stream, and its counters.
+#[derive(Clone)]
+pub struct Output {
+    pub store: SharedStore,
+    pub events: SharedEvents,
+    pub counters: Counters,
+    /// Tagged on every point, and the host of events that name none.
+    pub host: Hostname,
+}
+
+impl Output {
+    /// An output into fresh stores of its own, reporting as `host` (tests, fuzzing).
+    pub fn detached(host: &str) -> Self {
+        Self {
+            store: SharedStore::default(),
+            events: SharedEvents::default(),
+            counters: Counters::default(),
+            host: Hostname::new(host),
+        }
+    }
+}
+
 /// Receives from every source and flushes every `flush_every`; on `stop`, takes what is
 /// already queued and flushes a last time, so that a shutdown loses no point.
-pub async fn run(
-    sources: Vec<Source>,
-    shared: Arc<Shared>,
-    flush_every: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
+pub async fn run(sources: Vec<Source>, out: Output, flush_every: std::time::Duration, stop: Stop) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4096);
     for source in sources {
         let tx = tx.clone();
@@ -64,56 +85,52 @@ pub async fn run(
         });
     }
     drop(tx);
-    let cap = shared.store().max_series();
+    let cap = out.store.lock().max_series();
     let mut agg = Aggregator::with_context_cap(cap);
     let mut ticker = tokio::time::interval(flush_every);
+    let stop = stop.wait();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             packet = rx.recv() => match packet {
-                Some(p) => handle_packet(&p, &mut agg, &shared),
+                Some(p) => handle_packet(&p, &mut agg, &out),
                 None => break,
             },
-            _ = ticker.tick() => flush(&mut agg, &shared),
+            _ = ticker.tick() => flush(&mut agg, &out),
             () = &mut stop => {
                 while let Ok(p) = rx.try_recv() {
-                    handle_packet(&p, &mut agg, &shared);
+                    handle_packet(&p, &mut agg, &out);
                 }
                 break;
             }
         }
     }
-    flush(&mut agg, &shared);
+    flush(&mut agg, &out);
 }
 
-fn flush(agg: &mut Aggregator, shared: &Shared) {
-    let refused = {
-        let mut store = shared.store();
-        agg.flush(&mut store)
-    };
-    if refused > 0 {
-        shared.counters.add("dogstatsd.points_refused", refused);
-    }
+/// Writes what the aggregator holds into the store.
+pub fn flush(agg: &mut Aggregator, out: &Output) {
+    let refused = agg.flush(&mut out.store.lock());
+    out.counters.add(Counter::DogstatsdPointsRefused, refused);
 }
 
 /// Parses a datagram and feeds the aggregator and the event stream.
-pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
-    let counters = &shared.counters;
-    counters.incr("dogstatsd.packets");
+pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, out: &Output) {
+    let counters = &out.counters;
+    counters.incr(Counter::DogstatsdPackets);
     if packet.len() > BUFFER_SIZE {
         // Cut by the receive buffer: refused whole and counted, never parsed half.
-        counters.incr("dogstatsd.rejected.packet_too_large");
+        counters.incr_reason(Family::DogstatsdRejected, "packet_too_large");
         tracing::debug!(
             max = BUFFER_SIZE,
             "dogstatsd datagram over the buffer size refused"
         );
         return;
     }
-    // Counted here and added once per packet: the counters' lock is shared with the API.
     let (mut metrics, mut events, mut checks) = (0u64, 0u64, 0u64);
     let text = String::from_utf8_lossy(packet);
     let now = now_secs();
-    let host_tag = shared.host_tag();
+    let host_tag = out.host.tag();
     for line in text.split('\n').map(|l| l.trim_end_matches('\r')) {
         if line.is_empty() {
             continue;
@@ -121,69 +138,53 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, shared: &Shared) {
         match parser::parse_line(line) {
             Ok(Line::Metric(m)) => {
                 metrics += 1;
-                agg.add(&m, std::slice::from_ref(&host_tag), now);
+                agg.add(&m, std::slice::from_ref(host_tag), now);
             }
             Ok(Line::Event(e)) => {
                 events += 1;
-                shared.events().push(Event {
-                    id: 0,
-                    title: e.title.to_owned(),
-                    text: e.text,
-                    date_happened: e.timestamp.unwrap_or(now),
-                    priority: e.priority.to_owned(),
-                    host: Some(
-                        e.host
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| shared.hostname.clone()),
-                    ),
-                    tags: e.tags.iter().map(|t| (*t).to_owned()).collect(),
-                    alert_type: e.alert_type.to_owned(),
-                    source_type_name: e.source.unwrap_or("dogstatsd").to_owned(),
-                    aggregation_key: e.aggregation_key.map(str::to_owned),
-                });
+                let mut event = Event::new(
+                    e.source.unwrap_or("dogstatsd"),
+                    e.title,
+                    e.text,
+                    e.timestamp.unwrap_or(now),
+                )
+                .priority(e.priority)
+                .alert_type(e.alert_type)
+                .host(e.host.unwrap_or(out.host.as_str()))
+                .tags(e.tags.iter().map(|t| (*t).to_owned()).collect());
+                event.aggregation_key = e.aggregation_key.map(str::to_owned);
+                out.events.lock().push(event);
             }
             Ok(Line::ServiceCheck(c)) => {
                 checks += 1;
                 let alert_type = match c.status {
-                    0 => "success",
-                    1 => "warning",
-                    2 => "error",
-                    _ => "info",
+                    0 => AlertType::Success,
+                    1 => AlertType::Warning,
+                    2 => AlertType::Error,
+                    _ => AlertType::Info,
                 };
-                shared.events().push(Event {
-                    id: 0,
-                    title: format!("Service check {}", c.name),
-                    text: c.message.unwrap_or_default(),
-                    date_happened: c.timestamp.unwrap_or(now),
-                    priority: "normal".into(),
-                    host: Some(
-                        c.host
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| shared.hostname.clone()),
-                    ),
-                    tags: c.tags.iter().map(|t| (*t).to_owned()).collect(),
-                    alert_type: alert_type.into(),
-                    source_type_name: "service_check".into(),
-                    aggregation_key: Some(c.name.to_owned()),
-                });
+                let event = Event::new(
+                    "service_check",
+                    format!("Service check {}", c.name),
+                    c.message.unwrap_or_default(),
+                    c.timestamp.unwrap_or(now),
+                )
+                .priority(Priority::Normal)
+                .alert_type(alert_type)
+                .host(c.host.unwrap_or(out.host.as_str()))
+                .tags(c.tags.iter().map(|t| (*t).to_owned()).collect())
+                .aggregation_key(c.name);
+                out.events.lock().push(event);
             }
-            Err(e) => reject(shared, &e, line),
+            Err(e) => reject(counters, &e, line),
         }
     }
-    for (name, n) in [
-        ("dogstatsd.metrics", metrics),
-        ("dogstatsd.events", events),
-        ("dogstatsd.service_checks", checks),
-    ] {
-        if n > 0 {
-            counters.add(name, n);
-        }
-    }
+    counters.add(Counter::DogstatsdMetrics, metrics);
+    counters.add(Counter::DogstatsdEvents, events);
+    counters.add(Counter::DogstatsdServiceChecks, checks);
 }
 
-fn reject(shared: &Shared, e: &ParseError, line: &str) {
-    shared
-        .counters
-        .incr(&format!("dogstatsd.rejected.{}", e.reason()));
+fn reject(counters: &Counters, e: &ParseError, line: &str) {
+    counters.incr_reason(Family::DogstatsdRejected, e.reason());
     tracing::debug!(error = %e, line = %line.chars().take(200).collect::<String>(), "dogstatsd line skipped");
 }

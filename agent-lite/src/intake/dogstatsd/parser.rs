@@ -9,6 +9,8 @@
 //! Go, the serverless agent's is not on crates.io), and the format is a few `|`-separated
 //! fields that borrow from the datagram without allocating.
 
+use crate::store::events::{AlertType, Priority};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
     Count,
@@ -38,9 +40,9 @@ pub struct EventLine<'a> {
     pub timestamp: Option<i64>,
     pub host: Option<&'a str>,
     pub aggregation_key: Option<&'a str>,
-    pub priority: &'a str,
+    pub priority: Priority,
     pub source: Option<&'a str>,
-    pub alert_type: &'a str,
+    pub alert_type: AlertType,
     pub tags: Vec<&'a str>,
 }
 
@@ -209,9 +211,9 @@ fn parse_event(line: &str) -> Result<EventLine<'_>, ParseError> {
         timestamp: None,
         host: None,
         aggregation_key: None,
-        priority: "normal",
+        priority: Priority::Normal,
         source: None,
-        alert_type: "info",
+        alert_type: AlertType::Info,
         tags: Vec::new(),
     };
     let rest = &after_sep[xlen..];
@@ -223,11 +225,11 @@ fn parse_event(line: &str) -> Result<EventLine<'_>, ParseError> {
         } else if let Some(v) = field.strip_prefix("k:") {
             event.aggregation_key = Some(v);
         } else if let Some(v) = field.strip_prefix("p:") {
-            event.priority = v;
+            event.priority = Priority::from_dogstatsd(v);
         } else if let Some(v) = field.strip_prefix("s:") {
             event.source = Some(v);
         } else if let Some(v) = field.strip_prefix("t:") {
-            event.alert_type = v;
+            event.alert_type = AlertType::from_dogstatsd(v);
         } else if let Some(v) = field.strip_prefix('#') {
             event.tags = split_tags(v);
         }

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::parser::{parse_line, Line, MetricType, ParseError};
+use crate::store::events::{AlertType, Priority};
 
 fn metric(line: &str) -> super::parser::Metric<'_> {
     match parse_line(line) {
@@ -55,7 +56,7 @@ fn events_and_service_checks() {
     assert_eq!(e.text, "Cannot parse CSV file from 10.0.0.17");
     assert_eq!(
         (e.alert_type, e.priority, e.host),
-        ("warning", "low", Some("web1"))
+        (AlertType::Warning, Priority::Low, Some("web1"))
     );
     assert_eq!(e.tags, vec!["err_type:bad_file"]);
 

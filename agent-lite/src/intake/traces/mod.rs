@@ -9,14 +9,13 @@
 //! (merged into the same trace metrics) and mark their traces `Datadog-Client-Computed-Stats`,
 //! which are then kept for search but not counted twice. Client stats are taken in both modes.
 
+mod config;
 pub mod decode;
 mod msgpack_bounds;
 mod payload;
 #[cfg(test)]
 mod tests;
 pub mod truncate;
-
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -27,23 +26,68 @@ use axum::{Json, Router};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use crate::apm::trace_store::Incoming;
+use crate::apm::trace_store::{Incoming, SharedTraces};
 use crate::apm::trace_summary::Summary;
 use crate::apm::{client_stats, stats};
-use crate::state::Shared;
+use crate::counters::{Counter, Counters, Family};
+use crate::http_server::{self, Refusals};
+use crate::shutdown::Stop;
+use crate::store::SharedStore;
+pub use config::{Listeners, TraceIntakeConfig};
 use decode::Version;
 use payload::Payload;
 
+/// What the intake writes: trace metrics into the metric store, the recent traces, and its
+/// counters. The default writes to fresh stores of its own, with their default bounds
+/// (tests, fuzzing).
+#[derive(Clone, Default)]
+pub struct Output {
+    pub store: SharedStore,
+    pub traces: SharedTraces,
+    pub counters: Counters,
+}
+
 #[derive(Clone)]
 struct Intake {
-    shared: Arc<Shared>,
+    out: Output,
     max_payload_bytes: usize,
     client_stats: bool,
 }
 
-pub fn router(shared: Arc<Shared>, max_payload_bytes: usize, client_stats: bool) -> Router {
+/// Serves the intake on its listeners until `stop`.
+pub async fn serve(
+    listeners: Listeners,
+    cfg: TraceIntakeConfig,
+    out: Output,
+    stop: Stop,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let refusals = Refusals {
+        counters: out.counters.clone(),
+        family: Family::TracesRejected,
+    };
+    let app = router(out, cfg.max_payload_bytes, cfg.client_stats);
+    let tcp = http_server::serve(
+        listeners.tcp,
+        app.clone(),
+        refusals.clone(),
+        stop.clone().wait(),
+    );
+    let unix = async {
+        match listeners.unix {
+            Some(unix) => http_server::serve(unix, app, refusals, stop.wait())
+                .await
+                .context("trace intake (unix socket)"),
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(async { tcp.await.context("trace intake") }, unix)?;
+    Ok(())
+}
+
+pub fn router(out: Output, max_payload_bytes: usize, client_stats: bool) -> Router {
     let intake = Intake {
-        shared,
+        out,
         max_payload_bytes,
         client_stats,
     };
@@ -73,9 +117,9 @@ async fn refuse_announced_oversize(
 ) -> Response {
     if announced_length(request.headers()).is_some_and(|n| n > intake.max_payload_bytes as u64) {
         let family = if request.uri().path().starts_with("/v0.6/stats") {
-            "stats"
+            Family::StatsRejected
         } else {
-            "traces"
+            Family::TracesRejected
         };
         return intake.too_large(family).into_response();
     }
@@ -91,7 +135,7 @@ fn announced_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 async fn info(State(intake): State<Intake>) -> Json<serde_json::Value> {
-    intake.shared.counters.incr("traces.info_requests");
+    intake.out.counters.incr(Counter::TracesInfoRequests);
     let mut endpoints = vec![
         "/v0.3/traces",
         "/v0.4/traces",
@@ -138,7 +182,10 @@ async fn traces(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match intake.read_body(&headers, body, "traces").await {
+    let body = match intake
+        .read_body(&headers, body, Family::TracesRejected)
+        .await
+    {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
     };
@@ -150,13 +197,7 @@ async fn traces(
         .get("datadog-client-computed-stats")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| !v.is_empty() && v != "false");
-    if let Err(e) = receive(
-        &intake.shared,
-        version,
-        content_type,
-        computed_by_client,
-        body,
-    ) {
+    if let Err(e) = receive(&intake.out, version, content_type, computed_by_client, body) {
         return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
     }
     // Tracers read sampling rates from the answer; Datadog's Rust tracer fails on an empty one.
@@ -169,15 +210,15 @@ async fn traces(
 /// only once the whole payload has decoded. Apart from the HTTP handler, for the fuzz
 /// targets, which give it arbitrary bytes.
 pub fn receive(
-    shared: &Shared,
+    out: &Output,
     version: Version,
     content_type: Option<&str>,
     computed_by_client: bool,
     body: Vec<u8>,
 ) -> Result<(), decode::DecodeError> {
-    let counters = &shared.counters;
+    let counters = &out.counters;
     let refuse = |e: decode::DecodeError| {
-        counters.incr(&format!("traces.rejected.{}", e.reason()));
+        counters.incr_reason(Family::TracesRejected, e.reason());
         e
     };
     let body = decode::to_v04(version, content_type, body).map_err(refuse)?;
@@ -185,7 +226,10 @@ pub fn receive(
 
     // The newest traces that fit in the store are kept, and room is made for them before they
     // are decoded. (A payload refused after this has cost the oldest traces their place.)
-    let kept_traces = shared.traces().make_room_for_newest(payload.trace_bytes());
+    let kept_traces = out
+        .traces
+        .lock()
+        .make_room_for_newest(payload.trace_bytes());
     let first_kept = payload.traces() - kept_traces;
 
     let mut aggs = stats::Aggregates::default();
@@ -209,21 +253,17 @@ pub fn receive(
     let traces = payload.traces();
     drop(payload);
 
-    if cut > 0 {
-        counters.add("traces.spans_truncated", cut as u64);
-    }
-    counters.incr(&format!("traces.payloads.{}", version.as_str()));
-    counters.add("traces.received", traces as u64);
-    counters.add("traces.spans", spans as u64);
+    counters.add(Counter::TracesSpansTruncated, cut as u64);
+    counters.incr_reason(Family::TracesPayloads, version.as_str());
+    counters.add(Counter::TracesReceived, traces as u64);
+    counters.add(Counter::TracesSpans, spans as u64);
     if computed_by_client {
-        counters.add("traces.spans_with_client_stats", spans as u64);
+        counters.add(Counter::TracesSpansWithClientStats, spans as u64);
     } else {
-        let refused = aggs.write(&mut shared.store());
-        if refused > 0 {
-            counters.add("traces.stats_points_refused", refused);
-        }
+        let refused = aggs.write(&mut out.store.lock());
+        counters.add(Counter::TracesStatsPointsRefused, refused);
     }
-    let mut store = shared.traces();
+    let mut store = out.traces.lock();
     for trace in kept {
         store.insert(trace);
     }
@@ -232,10 +272,8 @@ pub fn receive(
 
 impl Intake {
     /// The answer refusing a body over the limit, counted under `<family>.rejected.too_large`.
-    fn too_large(&self, family: &str) -> (StatusCode, String) {
-        self.shared
-            .counters
-            .incr(&format!("{family}.rejected.too_large"));
+    fn too_large(&self, family: Family) -> (StatusCode, String) {
+        self.out.counters.incr_reason(family, "too_large");
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -253,7 +291,7 @@ impl Intake {
         &self,
         headers: &HeaderMap,
         body: Body,
-        family: &str,
+        family: Family,
     ) -> Result<Vec<u8>, (StatusCode, String)> {
         let limit = self.max_payload_bytes;
         let announced = announced_length(headers).unwrap_or(0);
@@ -264,9 +302,7 @@ impl Intake {
                 Ok(data) if buf.len() + data.len() <= limit => buf.extend_from_slice(&data),
                 Ok(_) => return Err(self.too_large(family)),
                 Err(e) => {
-                    self.shared
-                        .counters
-                        .incr(&format!("{family}.rejected.unreadable_body"));
+                    self.out.counters.incr_reason(family, "unreadable_body");
                     return Err((
                         StatusCode::REQUEST_TIMEOUT,
                         format!("the body could not be read: {e}"),
@@ -280,11 +316,14 @@ impl Intake {
 
 /// `/v0.6/stats`: a tracer's own stats, merged into the trace metrics.
 async fn stats_payload(State(intake): State<Intake>, headers: HeaderMap, body: Body) -> Response {
-    let body = match intake.read_body(&headers, body, "stats").await {
+    let body = match intake
+        .read_body(&headers, body, Family::StatsRejected)
+        .await
+    {
         Ok(b) => b,
         Err(refused) => return refused.into_response(),
     };
-    match receive_stats(&intake.shared, &body) {
+    match receive_stats(&intake.out, &body) {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
@@ -293,27 +332,28 @@ async fn stats_payload(State(intake): State<Intake>, headers: HeaderMap, body: B
 /// A client stats payload's body, once read: decoded and merged into the trace metrics, or
 /// refused whole and counted under `stats.rejected.<reason>`. Apart from the HTTP handler, for
 /// the fuzz targets.
-pub fn receive_stats(shared: &Shared, body: &[u8]) -> Result<(), client_stats::ClientStatsError> {
-    let counters = &shared.counters;
+pub fn receive_stats(out: &Output, body: &[u8]) -> Result<(), client_stats::ClientStatsError> {
+    let counters = &out.counters;
     let aggs = match client_stats::decode(body) {
         Ok(a) => a,
         Err(e) => {
-            counters.incr(&format!("stats.rejected.{}", e.reason()));
+            counters.incr_reason(Family::StatsRejected, e.reason());
             return Err(e);
         }
     };
-    counters.incr("stats.payloads");
-    counters.add("stats.groups", aggs.len() as u64);
-    let refused = stats::write(&mut shared.store(), aggs);
-    if refused > 0 {
-        counters.add("traces.stats_points_refused", refused);
-    }
+    counters.incr(Counter::StatsPayloads);
+    counters.add(Counter::StatsGroups, aggs.len() as u64);
+    let refused = stats::write(&mut out.store.lock(), aggs);
+    counters.add(Counter::TracesStatsPointsRefused, refused);
     Ok(())
 }
 
 /// Remote configuration: "nothing for you", in the form tracers take without logging errors.
 async fn remote_config(State(intake): State<Intake>) -> Json<serde_json::Value> {
-    intake.shared.counters.incr("traces.side.remote_config");
+    intake
+        .out
+        .counters
+        .incr_reason(Family::TracesSide, "remote_config");
     Json(json!({}))
 }
 
@@ -334,11 +374,14 @@ async fn side_channel(State(intake): State<Intake>, uri: Uri) -> StatusCode {
     .map(|(_, family)| *family);
     match family {
         Some(f) => {
-            intake.shared.counters.incr(&format!("traces.side.{f}"));
+            intake.out.counters.incr_reason(Family::TracesSide, f);
             StatusCode::ACCEPTED
         }
         None => {
-            intake.shared.counters.incr("traces.side.unknown_path");
+            intake
+                .out
+                .counters
+                .incr_reason(Family::TracesSide, "unknown_path");
             StatusCode::NOT_FOUND
         }
     }

@@ -1,7 +1,8 @@
 use super::decode::Version;
-use super::receive;
-use crate::apm::trace_store::TraceQuery;
-use crate::state::{Bounds, Shared};
+use super::{receive, Output};
+use crate::apm::trace_store::{SharedTraces, TraceQuery, TraceStore};
+use crate::counters::Counters;
+use crate::store::SharedStore;
 
 fn span(id: u64, tag_bytes: usize) -> serde_json::Value {
     serde_json::json!({"service": "web", "name": "http.server.request",
@@ -16,27 +17,26 @@ fn msgpack_payload(traces: u64, tag_bytes: usize) -> Vec<u8> {
     rmp_serde::to_vec_named(&list).expect("msgpack")
 }
 
-fn agent(trace_bytes: usize) -> Shared {
-    Shared::new(
-        "lab".into(),
-        Bounds {
-            trace_bytes,
-            ..Bounds::default()
-        },
-    )
+fn agent(trace_bytes: usize) -> Output {
+    Output {
+        store: SharedStore::default(),
+        traces: SharedTraces::new(TraceStore::new(200_000, trace_bytes)),
+        counters: Counters::default(),
+    }
 }
 
-fn hits(agent: &Shared) -> f64 {
+fn hits(agent: &Output) -> f64 {
     agent
-        .store()
+        .store
+        .lock()
         .series_named("trace.http.server.request.hits")
         .flat_map(|(_, s)| s.points.values())
         .map(|p| p.scalar())
         .sum()
 }
 
-fn counter(agent: &Shared, name: &str) -> u64 {
-    agent.counters.snapshot().get(name).copied().unwrap_or(0)
+fn counter(agent: &Output, name: &str) -> u64 {
+    agent.counters.get(name)
 }
 
 #[test]
@@ -55,12 +55,12 @@ fn a_payload_of_many_batches_is_counted_exactly_and_kept() {
     assert_eq!(counter(&agent, "traces.spans"), 3_000);
     assert_eq!(counter(&agent, "traces.received"), 3_000);
     assert_eq!(hits(&agent), 3_000.0);
-    assert_eq!(agent.traces().len(), 3_000);
+    assert_eq!(agent.traces.lock().len(), 3_000);
     let q = TraceQuery {
         limit: Some(1000),
         ..TraceQuery::default()
     };
-    let found = agent.traces().search(&q);
+    let found = agent.traces.lock().search(&q);
     assert_eq!(found.len(), 1000);
     assert_eq!(found[0].trace_id, "3000", "newest first");
 }
@@ -84,7 +84,7 @@ fn a_payload_refused_half_way_leaves_nothing_behind() {
     assert_eq!(counter(&agent, "traces.rejected.invalid_msgpack"), 1);
     assert_eq!(counter(&agent, "traces.spans"), 0);
     assert_eq!(hits(&agent), 0.0);
-    assert_eq!(agent.traces().len(), 0);
+    assert_eq!(agent.traces.lock().len(), 0);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn only_the_newest_traces_that_fit_are_kept_and_they_outlive_their_body() {
         msgpack_payload(1_000, 900),
     )
     .expect("accepted");
-    let traces = agent.traces();
+    let traces = agent.traces.lock();
     assert!(traces.bytes() <= 100_000, "{} bytes", traces.bytes());
     let kept = traces.len();
     assert!((50..100).contains(&kept), "{kept} traces kept");
@@ -116,7 +116,7 @@ fn json_and_truncated_payloads_are_kept_as_v04_and_found() {
     let body = serde_json::to_vec(&list).expect("JSON");
     receive(&agent, Version::V04, Some("application/json"), false, body).expect("accepted");
     assert_eq!(counter(&agent, "traces.spans_truncated"), 1);
-    let traces = agent.traces();
+    let traces = agent.traces.lock();
     let found = traces.search(&TraceQuery {
         status: Some("200".into()),
         env: Some("dev".into()),

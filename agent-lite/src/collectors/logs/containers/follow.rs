@@ -14,7 +14,8 @@ use super::labels::LogTarget;
 use super::lines::{Assembler, Cursor, Line, Stream};
 use crate::collectors::docker::Engine;
 use crate::collectors::logs::parse;
-use crate::state::Shared;
+use crate::collectors::logs::{LogOutput, Origin};
+use crate::counters::Counter;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -42,12 +43,12 @@ pub async fn follow(
     engine: Arc<Engine>,
     target: LogTarget,
     start: Start,
-    shared: Arc<Shared>,
+    out: LogOutput,
 ) -> Outcome {
-    shared.collectors.container_followed(&target.name);
+    out.health.container_followed(&target.name);
     tracing::info!(container = %target.name, service = %target.service, source = %target.source, "following container logs");
-    let outcome = follow_until_stopped(&engine, &target, start, &shared).await;
-    shared.collectors.container_released(&target.name);
+    let outcome = follow_until_stopped(&engine, &target, start, &out).await;
+    out.health.container_released(&target.name);
     tracing::info!(container = %target.name, ?outcome, "container logs no longer followed");
     outcome
 }
@@ -56,7 +57,7 @@ async fn follow_until_stopped(
     engine: &Engine,
     target: &LogTarget,
     start: Start,
-    shared: &Shared,
+    out: &LogOutput,
 ) -> Outcome {
     let mut cursor: Option<Cursor> = None;
     let mut assembler = Assembler::default();
@@ -87,14 +88,14 @@ async fn follow_until_stopped(
             assembler.push(kind, &piece, now_nanos(), &mut lines);
             lines.retain(|l| cur.admit(l.ts));
             got_lines |= !lines.is_empty();
-            store(shared, target, lines);
+            store(out, target, lines);
         }
         if let Some(e) = ended_by {
             if let Some(reason) = unreadable(&e) {
                 return Outcome::Unreadable(reason);
             }
             tracing::debug!(container = %target.name, error = %e, "container log stream ended");
-            shared.counters.incr("logs.container_stream_errors");
+            out.counters.incr(Counter::LogsContainerStreamErrors);
             engine.call_failed(&e);
         }
         match docker
@@ -109,7 +110,7 @@ async fn follow_until_stopped(
                 let mut lines = Vec::new();
                 assembler.finish(now_nanos(), &mut lines);
                 lines.retain(|l| cur.admit(l.ts));
-                store(shared, target, lines);
+                store(out, target, lines);
                 return Outcome::Stopped;
             }
             Err(e) => engine.call_failed(&e),
@@ -118,7 +119,7 @@ async fn follow_until_stopped(
         // and again without a line waits longer each time.
         assembler.reset();
         cur.resume();
-        shared.counters.incr("logs.container_stream_resumed");
+        out.counters.incr(Counter::LogsContainerStreamResumed);
         backoff = if got_lines {
             Duration::from_millis(250)
         } else {
@@ -192,22 +193,14 @@ fn unreadable(e: &DockerError) -> Option<String> {
     }
 }
 
-fn store(shared: &Shared, target: &LogTarget, lines: Vec<Line>) {
+fn store(out: &LogOutput, target: &LogTarget, lines: Vec<Line>) {
     if lines.is_empty() {
         return;
     }
-    let n = lines.len() as u64;
     let cut = lines.iter().filter(|l| l.cut).count() as u64;
-    let mut logs = shared.logs();
-    for line in lines {
-        logs.push(to_record(&line, target, &shared.hostname));
-    }
-    drop(logs);
-    shared.counters.add("logs.container_lines", n);
-    if cut > 0 {
-        shared.counters.add("logs.container_lines_cut", cut);
-    }
-    shared.collectors.container_lines(n);
+    let host = out.host.as_str();
+    let records = lines.iter().map(|line| to_record(line, target, host));
+    out.push(Origin::Container, records, cut);
 }
 
 pub fn to_record(line: &Line, target: &LogTarget, hostname: &str) -> crate::store::logs::LogRecord {

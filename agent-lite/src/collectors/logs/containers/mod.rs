@@ -19,8 +19,10 @@ use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuild
 use futures_util::{Stream, StreamExt as _};
 use tokio::task::JoinHandle;
 
+use crate::clock::now_secs;
 use crate::collectors::docker::Engine;
-use crate::state::{now_secs, Shared};
+use crate::collectors::logs::LogOutput;
+use crate::counters::Counter;
 use follow::{Outcome, Start};
 use labels::{ContainerMeta, Decision, Selection};
 
@@ -35,14 +37,14 @@ type Events = Pin<Box<dyn Stream<Item = Result<EventMessage, DockerError>> + Sen
 struct Watcher {
     engine: Arc<Engine>,
     selection: Selection,
-    shared: Arc<Shared>,
+    out: LogOutput,
     followed: HashMap<String, JoinHandle<Outcome>>,
     /// Containers not followed while they run: logs that cannot be read, labels that
     /// cannot be parsed. Said once each.
     refused: HashSet<String>,
 }
 
-pub async fn run(engine: Arc<Engine>, selection: Selection, shared: Arc<Shared>) {
+pub async fn run(engine: Arc<Engine>, selection: Selection, out: LogOutput) {
     tracing::info!(
         collect = selection.name(),
         "container logs: following {} containers",
@@ -54,7 +56,7 @@ pub async fn run(engine: Arc<Engine>, selection: Selection, shared: Arc<Shared>)
     let mut w = Watcher {
         engine,
         selection,
-        shared,
+        out,
         followed: HashMap::new(),
         refused: HashSet::new(),
     };
@@ -87,7 +89,7 @@ pub async fn run(engine: Arc<Engine>, selection: Selection, shared: Arc<Shared>)
                     }
                 }
                 Some(Err(e)) => {
-                    w.shared.counters.incr("logs.container_event_errors");
+                    w.out.counters.incr(Counter::LogsContainerEventErrors);
                     w.engine.call_failed(&e);
                     events = None;
                 }
@@ -138,7 +140,7 @@ impl Watcher {
                 true
             }
             Err(e) => {
-                self.shared.counters.incr("logs.container_list_errors");
+                self.out.counters.incr(Counter::LogsContainerListErrors);
                 self.engine.call_failed(&e);
                 false
             }
@@ -159,7 +161,7 @@ impl Watcher {
             Decision::Skip => {}
             Decision::BadLabel(reason) => {
                 tracing::warn!(container = %meta.name.trim_start_matches('/'), %reason, "container logs not collected: its label cannot be read");
-                self.shared.counters.incr("logs.container_label_errors");
+                self.out.counters.incr(Counter::LogsContainerLabelErrors);
                 self.refused.insert(meta.id);
             }
             Decision::Follow(target) => {
@@ -168,7 +170,7 @@ impl Watcher {
                     self.engine.clone(),
                     target,
                     start,
-                    self.shared.clone(),
+                    self.out.clone(),
                 ));
                 self.followed.insert(id, task);
             }
@@ -191,7 +193,7 @@ impl Watcher {
                 Ok(Outcome::Stopped) => {}
                 Ok(Outcome::Unreadable(reason)) => {
                     tracing::warn!(container_id = %id, %reason, "container logs cannot be read through the Engine (its logging driver?); not asked again while it runs");
-                    self.shared.counters.incr("logs.container_unreadable");
+                    self.out.counters.incr(Counter::LogsContainerUnreadable);
                     self.refused.insert(id);
                 }
                 Err(e) => {
