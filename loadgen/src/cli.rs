@@ -89,6 +89,11 @@ pub struct RunArgs {
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
     pub compose_project: Option<String>,
 
+    /// The PostgreSQL the database slowdown (a phase's `db_lock`) takes its lock in, as a
+    /// libpq URL (`postgres://user:password@host:5432/dbname`); without it, locks are skipped.
+    #[arg(long, env = "LOADGEN_POSTGRES_URL", hide_env_values = true)]
+    pub postgres: Option<String>,
+
     /// No live line on stderr (the summary is still printed).
     #[arg(long)]
     pub quiet: bool,

@@ -101,6 +101,15 @@ pub fn describe(s: &Scenario) -> String {
                 o.service, o.duration
             ));
         }
+        if let Some(l) = &p.db_lock {
+            out.push_str(&format!(
+                "; database lock on {} ({}) at {} for {}",
+                l.table,
+                l.mode.sql().to_lowercase(),
+                l.at,
+                l.duration
+            ));
+        }
         out.push('\n');
     }
     for e in &s.expectations {

@@ -112,6 +112,9 @@ pub fn phase_report(
     if let Some(o) = &p.agent_outage {
         chaos.push(format!("agent outage {} for {}", o.service, o.duration));
     }
+    if let Some(l) = &p.db_lock {
+        chaos.push(format!("database lock on {} for {}", l.table, l.duration));
+    }
     let (model, rate, users) = match p.traffic.load {
         Load::Rate(r) => ("open", Some(r), None),
         Load::Users(n) => ("closed", None, Some(n)),
@@ -233,7 +236,7 @@ pub fn summary(r: &RunReport) -> String {
         );
     }
     for s in &r.skipped_actions {
-        let _ = writeln!(out, "skipped (--skip-docker): {s}");
+        let _ = writeln!(out, "skipped: {s}");
     }
     out
 }

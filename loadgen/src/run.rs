@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::agent::AgentApi;
-use crate::chaos::{self, docker::DockerChaos, Chaos};
+use crate::chaos::{self, docker::DockerChaos, postgres::PgChaos, Chaos};
 use crate::cli::RunArgs;
 use crate::expect::{self, Judged, Observation, RunTimes, Verdict};
 use crate::plan::Plan;
@@ -63,6 +63,12 @@ pub async fn run(args: RunArgs, s: Scenario) -> anyhow::Result<bool> {
     for w in &docker_warnings {
         elog!("loadgen: warning: {w}");
     }
+    let postgres = args
+        .postgres
+        .as_deref()
+        .map(PgChaos::new)
+        .transpose()?
+        .map(Arc::new);
     check_target(&args.target).await?;
     let goose_html = match &args.report_dir {
         Some(dir) => {
@@ -72,13 +78,13 @@ pub async fn run(args: RunArgs, s: Scenario) -> anyhow::Result<bool> {
         }
         None => None,
     };
-    let (actions, skipped) = chaos::schedule(&s, &plan, docker.as_deref());
+    let (actions, skipped) = chaos::schedule(&s, &plan, docker.as_deref(), postgres.is_some());
     for a in &skipped {
-        elog!("loadgen: skipped (--skip-docker): {a}");
+        elog!("loadgen: skipped: {a}");
     }
     let engine = Arc::new(Engine::new(&s, plan.clone(), &args.target)?);
     let phase_names: Vec<String> = s.phases.iter().map(|p| p.name.clone()).collect();
-    let chaos = Chaos::new(actions, docker, phase_names.clone(), args.quiet);
+    let chaos = Chaos::new(actions, docker, postgres, phase_names.clone(), args.quiet);
 
     elog!(
         "loadgen: scenario '{}' ({}) against {}: {} phases, {}, {} users",
@@ -152,7 +158,7 @@ pub async fn run(args: RunArgs, s: Scenario) -> anyhow::Result<bool> {
     };
 
     // --- reports ---------------------------------------------------------------------------
-    let stats = engine.stats.phases();
+    let stats = engine.stats().phases();
     let phases: Vec<_> = (0..s.phases.len())
         .filter(|i| plan.phases[*i].start < ran)
         .map(|i| {
@@ -184,7 +190,7 @@ pub async fn run(args: RunArgs, s: Scenario) -> anyhow::Result<bool> {
         chaos: chaos.events(),
         skipped_actions: skipped,
         expectations: judged.clone(),
-        seconds: engine.stats.seconds(),
+        seconds: engine.stats().seconds(),
         goose_html: goose_html.as_ref().map(|_| "goose.html".to_owned()),
     };
     oprint!("{}", report::summary(&r));
@@ -281,7 +287,7 @@ async fn drive(
         }
     };
     let start_epoch = epoch_now() - t0.elapsed().as_secs_f64();
-    let plan = &engine.plan;
+    let plan = engine.plan();
     let times = RunTimes {
         start: start_epoch,
         phase_starts: plan.phases.iter().map(|p| start_epoch + p.start).collect(),
@@ -307,7 +313,7 @@ async fn drive(
         if now >= next_line as f64 {
             let sec = next_line - 1;
             next_line += 1;
-            let live = engine.stats.live(sec);
+            let live = engine.stats().live(sec);
             if !quiet {
                 let (phase, left) = match plan.phase_at(now) {
                     Some(i) => (

@@ -11,36 +11,8 @@ use super::monitor_query::Comparator;
 use crate::query::eval::{self, EvalError};
 use crate::store::{Store, RESOLUTION_SECS};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Status {
-    #[serde(rename = "OK")]
-    Ok,
-    Warn,
-    Alert,
-    #[serde(rename = "No Data")]
-    NoData,
-}
-
-impl Status {
-    /// Worst first, for a monitor's overall state.
-    pub fn severity(self) -> u8 {
-        match self {
-            Status::Alert => 3,
-            Status::Warn => 2,
-            Status::NoData => 1,
-            Status::Ok => 0,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Warn => "Warn",
-            Status::Alert => "Alert",
-            Status::NoData => "No Data",
-        }
-    }
-}
+/// A monitor's or a group's state: the type agent-lite's API clients read too.
+pub use agent_lite_api::MonitorState as Status;
 
 /// What agent-lite remembers of a group between evaluations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

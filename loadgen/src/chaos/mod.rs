@@ -1,11 +1,13 @@
-//! The chaos actions on the run's timeline: the local CPU burner and the Docker actions
-//! (container kill, crash, restart, stop, start; agent outage), with the follow-ups that
+//! The chaos actions on the run's timeline: the local CPU burner, the Docker actions
+//! (container kill, crash, restart, stop, start; agent outage) and the database slowdown
+//! (a table lock held in PostgreSQL), with the follow-ups that
 //! bring things back (a killed container started again, the agent after its outage). Every
 //! action done is logged for the live output and the report; at the end, whatever loadgen
 //! stopped is started again, even when the run was cut short.
 
 pub mod cpu;
 pub mod docker;
+pub mod postgres;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -14,8 +16,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::plan::{host_cores, Plan};
-use crate::scenario::{ContainerVerb, Scenario};
+use crate::scenario::{ContainerVerb, LockMode, Scenario};
 use docker::DockerChaos;
+use postgres::PgChaos;
 
 /// Kill (Docker's) and a crash Docker will not restart: the container is started again
 /// after this long unless the scenario says `down_for`.
@@ -40,6 +43,11 @@ pub enum Action {
         ramp: Duration,
     },
     BurnStop,
+    DbLock {
+        table: String,
+        mode: LockMode,
+        hold: Duration,
+    },
 }
 
 impl Action {
@@ -52,6 +60,11 @@ impl Action {
                 format!("local CPU burner on, target {percent}% of {cores} cores")
             }
             Action::BurnStop => "local CPU burner off".into(),
+            Action::DbLock { table, mode, hold } => format!(
+                "database slowdown: lock {table} in {} mode for {hold:?}",
+                mode.sql()
+            )
+            .to_lowercase(),
         }
     }
 }
@@ -75,12 +88,14 @@ pub struct ChaosEvent {
     pub result: String,
 }
 
-/// Every action of the scenario with its time; Docker actions only when `docker` is given
-/// (else they are listed in the second value, as skipped).
+/// Every action of the scenario with its time; Docker actions only when `docker` is given,
+/// table locks only when a PostgreSQL is (else they are listed in the second value, as
+/// skipped).
 pub fn schedule(
     s: &Scenario,
     plan: &Plan,
     docker: Option<&DockerChaos>,
+    postgres: bool,
 ) -> (Vec<Scheduled>, Vec<String>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
@@ -115,6 +130,24 @@ pub fn schedule(
                     phase: i,
                     action: Action::BurnStop,
                 });
+            }
+        }
+        if let Some(l) = &p.db_lock {
+            if postgres {
+                push(
+                    &mut out,
+                    pp.start + l.at.secs_f64(),
+                    Action::DbLock {
+                        table: l.table.clone(),
+                        mode: l.mode,
+                        hold: l.duration.0,
+                    },
+                );
+            } else {
+                skipped.push(format!(
+                    "lock of {} in phase '{}' (no --postgres)",
+                    l.table, p.name
+                ));
             }
         }
         let Some(d) = docker else {
@@ -182,6 +215,9 @@ pub fn schedule(
 pub struct Chaos {
     queue: std::collections::VecDeque<Scheduled>,
     docker: Option<Arc<DockerChaos>>,
+    postgres: Option<Arc<PgChaos>>,
+    /// Locks held: aborting one drops its connection, which releases the lock.
+    locks: Vec<tokio::task::AbortHandle>,
     burner: Option<cpu::LocalBurner>,
     /// Services loadgen took down and has not started again.
     down: Arc<Mutex<BTreeSet<String>>>,
@@ -194,12 +230,15 @@ impl Chaos {
     pub fn new(
         actions: Vec<Scheduled>,
         docker: Option<Arc<DockerChaos>>,
+        postgres: Option<Arc<PgChaos>>,
         phase_names: Vec<String>,
         quiet: bool,
     ) -> Self {
         Self {
             queue: actions.into(),
             docker,
+            postgres,
+            locks: Vec::new(),
             burner: None,
             down: Arc::default(),
             log: Arc::default(),
@@ -244,6 +283,9 @@ impl Chaos {
                 Action::AgentDown { service } => {
                     self.docker_task(now, phase, what, service, ContainerVerb::Stop)
                 }
+                Action::DbLock { table, mode, hold } => {
+                    self.lock_task(now, phase, what, table, mode, hold)
+                }
             }
         }
     }
@@ -283,6 +325,39 @@ impl Chaos {
         });
     }
 
+    /// Takes the lock in the background: an event when it is taken (or could not be), and
+    /// one when it is released, at the time it is.
+    fn lock_task(
+        &mut self,
+        now: f64,
+        phase: String,
+        what: String,
+        table: String,
+        mode: LockMode,
+        hold: Duration,
+    ) {
+        let Some(pg) = self.postgres.clone() else {
+            return;
+        };
+        let (log, quiet) = (Arc::clone(&self.log), self.quiet);
+        let push = move |t: f64, what: String, result: Result<String, String>| {
+            let event = event(t, phase.clone(), what, result);
+            announce(&event, quiet);
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        };
+        let task = tokio::spawn(async move {
+            match pg.lock(&table, mode, hold).await {
+                Err(e) => push(now, what, Err(format!("{e:#}"))),
+                Ok(release) => {
+                    push(now, what, Ok(format!("{table} locked")));
+                    let result = release.await.map_err(|e| format!("{e:#}"));
+                    push(now + hold.as_secs_f64(), format!("release {table}"), result);
+                }
+            }
+        });
+        self.locks.push(task.abort_handle());
+    }
+
     fn record(&self, now: f64, phase: String, what: String, result: Result<String, String>) {
         let event = event(now, phase, what, result);
         announce(&event, self.quiet);
@@ -296,6 +371,9 @@ impl Chaos {
     pub async fn cleanup(&mut self, now: f64) {
         if let Some(b) = self.burner.take() {
             b.stop();
+        }
+        for lock in self.locks.drain(..) {
+            lock.abort();
         }
         let down: Vec<String> =
             std::mem::take(&mut *self.down.lock().unwrap_or_else(|e| e.into_inner()))
@@ -377,7 +455,7 @@ agent_outage = { duration = "5s" }
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let plan = Plan::new(&s, None);
-        let (actions, skipped) = schedule(&s, &plan, None);
+        let (actions, skipped) = schedule(&s, &plan, None, false);
         assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert!(skipped[0].contains("kill demo-service"), "{skipped:?}");
         assert_eq!(actions.len(), 2);

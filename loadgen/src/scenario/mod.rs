@@ -49,6 +49,7 @@ pub struct Phase {
     pub latency_burst: Option<LatencyBurst>,
     pub containers: Vec<ContainerAction>,
     pub agent_outage: Option<AgentOutage>,
+    pub db_lock: Option<DbLock>,
 }
 
 /// Open model (a request rate, whatever the answers' speed) or closed model (N users each
@@ -180,53 +181,44 @@ pub struct AgentOutage {
     pub duration: Dur,
 }
 
+/// A lock held on a PostgreSQL table for a while: a database slowdown with a real cause.
+/// The queries that need the table wait behind it (until the lock goes, or until their own
+/// statement timeout), as they would behind a migration or a forgotten transaction.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbLock {
+    /// The table, as `name` or `schema.name`.
+    pub table: String,
+    #[serde(default)]
+    pub mode: LockMode,
+    /// Start, from the phase's start.
+    #[serde(default)]
+    pub at: Dur,
+    pub duration: Dur,
+}
+
+/// PostgreSQL's table lock modes that make a slowdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockMode {
+    /// Every query on the table waits, reads included (what `ALTER TABLE` takes).
+    #[default]
+    AccessExclusive,
+    /// Writes wait, plain reads go on.
+    Exclusive,
+}
+
+impl LockMode {
+    pub fn sql(self) -> &'static str {
+        match self {
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+            LockMode::Exclusive => "EXCLUSIVE",
+        }
+    }
+}
+
 /// The states of Datadog's monitors, as agent-lite's API names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum MonitorState {
-    #[serde(rename = "OK")]
-    Ok,
-    Warn,
-    Alert,
-    #[serde(rename = "No Data")]
-    NoData,
-}
-
-impl MonitorState {
-    pub fn name(self) -> &'static str {
-        match self {
-            MonitorState::Ok => "OK",
-            MonitorState::Warn => "Warn",
-            MonitorState::Alert => "Alert",
-            MonitorState::NoData => "No Data",
-        }
-    }
-
-    /// Accepts Datadog's names and their lower-case or upper-case forms.
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['_', ' '], "")
-            .as_str()
-        {
-            "ok" => Some(MonitorState::Ok),
-            "warn" | "warning" => Some(MonitorState::Warn),
-            "alert" | "triggered" => Some(MonitorState::Alert),
-            "nodata" => Some(MonitorState::NoData),
-            _ => None,
-        }
-    }
-
-    /// Worst first, as agent-lite orders a monitor's groups for its overall state.
-    pub fn severity(self) -> u8 {
-        match self {
-            MonitorState::Alert => 3,
-            MonitorState::Warn => 2,
-            MonitorState::NoData => 1,
-            MonitorState::Ok => 0,
-        }
-    }
-}
+pub use agent_lite_api::MonitorState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MonitorRef {

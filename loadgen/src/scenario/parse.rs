@@ -12,8 +12,8 @@ use serde_spanned::Spanned;
 
 use super::duration::{Dur, PhaseLength};
 use super::{
-    AgentOutage, ContainerAction, CpuSpike, ErrorBurst, Expectation, LatencyBurst, Load, Mix,
-    MonitorRef, MonitorState, Phase, Scenario, Traffic, When,
+    AgentOutage, ContainerAction, CpuSpike, DbLock, ErrorBurst, Expectation, LatencyBurst, Load,
+    Mix, MonitorRef, MonitorState, Phase, Scenario, Traffic, When,
 };
 
 /// A scenario refused: where and why (boxed: errors travel in `Result`s, kept small).
@@ -185,6 +185,8 @@ struct RawPhase {
     container: Vec<Spanned<ContainerAction>>,
     #[serde(default)]
     agent_outage: Option<Spanned<AgentOutage>>,
+    #[serde(default)]
+    db_lock: Option<Spanned<DbLock>>,
 }
 
 #[derive(Deserialize)]
@@ -346,120 +348,15 @@ fn build(ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let mut names = HashSet::new();
     let mut phases = Vec::with_capacity(count);
     for (i, spanned) in raw_phases.into_iter().enumerate() {
-        let span = spanned.span();
-        let p = spanned.into_inner();
-        let at = |field: &str| Some(format!("phase[{i}].{field}"));
-        let pname = p.name.trim().to_owned();
-        if pname.is_empty() {
-            return Err(ctx.error(Some(span), at("name"), "a phase needs a name"));
-        }
-        if !names.insert(pname.clone()) {
-            return Err(ctx.error(
-                Some(span),
-                at("name"),
-                format!(
-                    "two phases are named {pname:?}: expectations name phases, so names are unique"
-                ),
-            ));
-        }
-        let duration = match p.duration {
-            PhaseLength::For(d) => Some(d),
-            PhaseLength::Forever if i + 1 == count => None,
-            PhaseLength::Forever => {
-                return Err(ctx.error(
-                    Some(span),
-                    at("duration"),
-                    "only the last phase can last \"forever\"",
-                ))
-            }
-        };
-        let traffic = resolve_traffic(ctx, &default_traffic, p.traffic, i)?;
-        let mut cpu_spike = None;
-        if let Some(c) = p.cpu_spike {
-            let cspan = c.span();
-            let c = c.into_inner();
-            if let Some(d) = duration {
-                let end = c.at.0 + c.duration.map_or(Duration::ZERO, |d| d.0);
-                if c.at.0 >= d || end > d {
-                    return Err(ctx.error(
-                        Some(cspan),
-                        at("cpu_spike"),
-                        format!(
-                            "the spike (at {} for {}) does not fit in the phase's {}",
-                            c.at,
-                            c.duration.map_or("the rest".into(), |d| d.to_string()),
-                            super::duration::format(d)
-                        ),
-                    ));
-                }
-            } else if c.duration.is_none() {
-                return Err(ctx.error(
-                    Some(cspan),
-                    at("cpu_spike.duration"),
-                    "a CPU spike in a phase that lasts forever needs its own duration",
-                ));
-            }
-            cpu_spike = Some(c);
-        }
-        let shares =
-            p.error_burst.map_or(0.0, |b| b.share.0) + p.latency_burst.map_or(0.0, |b| b.share.0);
-        if shares > 1.0 {
-            return Err(ctx.error(
-                Some(span),
-                at("error_burst"),
-                format!("the shares of error_burst and latency_burst add up to {shares}, over 1"),
-            ));
-        }
-        let mut containers = Vec::new();
-        for (j, c) in p.container.into_iter().enumerate() {
-            let cspan = c.span();
-            let c = c.into_inner();
-            if c.service.trim().is_empty() {
-                return Err(ctx.error(
-                    Some(cspan),
-                    Some(format!("phase[{i}].container[{j}].service")),
-                    "name the compose service (label com.docker.compose.service)",
-                ));
-            }
-            check_offset(
-                ctx,
-                duration,
-                c.at,
-                cspan,
-                format!("phase[{i}].container[{j}].at"),
-            )?;
-            containers.push(c);
-        }
-        let mut agent_outage = None;
-        if let Some(o) = p.agent_outage {
-            let ospan = o.span();
-            let o = o.into_inner();
-            check_offset(
-                ctx,
-                duration,
-                o.at,
-                ospan.clone(),
-                format!("phase[{i}].agent_outage.at"),
-            )?;
-            if o.duration.0.is_zero() {
-                return Err(ctx.error(
-                    Some(ospan),
-                    at("agent_outage.duration"),
-                    "an outage lasts more than 0s",
-                ));
-            }
-            agent_outage = Some(o);
-        }
-        phases.push(Phase {
-            name: pname,
-            duration,
-            traffic,
-            cpu_spike,
-            error_burst: p.error_burst,
-            latency_burst: p.latency_burst,
-            containers,
-            agent_outage,
-        });
+        let last = i + 1 == count;
+        phases.push(build_phase(
+            ctx,
+            &default_traffic,
+            &mut names,
+            i,
+            last,
+            spanned,
+        )?);
     }
     let mut expectations = Vec::new();
     for (i, e) in raw.expectations.into_iter().enumerate() {
@@ -476,6 +373,216 @@ fn build(ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
         phases,
         expectations,
     })
+}
+
+/// One `[[phase]]`: its name (unique), its length, its traffic over the defaults, and each
+/// of its chaos actions checked against the phase.
+fn build_phase(
+    ctx: &Ctx,
+    default_traffic: &RawTraffic,
+    names: &mut HashSet<String>,
+    i: usize,
+    last: bool,
+    spanned: Spanned<RawPhase>,
+) -> Result<Phase, ScenarioError> {
+    let span = spanned.span();
+    let p = spanned.into_inner();
+    let at = |field: &str| Some(format!("phase[{i}].{field}"));
+    let pname = p.name.trim().to_owned();
+    if pname.is_empty() {
+        return Err(ctx.error(Some(span), at("name"), "a phase needs a name"));
+    }
+    if !names.insert(pname.clone()) {
+        return Err(ctx.error(
+            Some(span),
+            at("name"),
+            format!(
+                "two phases are named {pname:?}: expectations name phases, so names are unique"
+            ),
+        ));
+    }
+    let duration = match p.duration {
+        PhaseLength::For(d) => Some(d),
+        PhaseLength::Forever if last => None,
+        PhaseLength::Forever => {
+            return Err(ctx.error(
+                Some(span),
+                at("duration"),
+                "only the last phase can last \"forever\"",
+            ))
+        }
+    };
+    let traffic = resolve_traffic(ctx, default_traffic, p.traffic, i)?;
+    let cpu_spike = p
+        .cpu_spike
+        .map(|c| build_cpu_spike(ctx, duration, i, c))
+        .transpose()?;
+    let shares =
+        p.error_burst.map_or(0.0, |b| b.share.0) + p.latency_burst.map_or(0.0, |b| b.share.0);
+    if shares > 1.0 {
+        return Err(ctx.error(
+            Some(span),
+            at("error_burst"),
+            format!("the shares of error_burst and latency_burst add up to {shares}, over 1"),
+        ));
+    }
+    let containers = p
+        .container
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| build_container(ctx, duration, i, j, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let agent_outage = p
+        .agent_outage
+        .map(|o| build_agent_outage(ctx, duration, i, o))
+        .transpose()?;
+    let db_lock = p
+        .db_lock
+        .map(|l| build_db_lock(ctx, duration, i, l))
+        .transpose()?;
+    Ok(Phase {
+        name: pname,
+        duration,
+        traffic,
+        cpu_spike,
+        error_burst: p.error_burst,
+        latency_burst: p.latency_burst,
+        containers,
+        agent_outage,
+        db_lock,
+    })
+}
+
+/// A CPU spike fits in its phase; in a phase that lasts forever it has its own length.
+fn build_cpu_spike(
+    ctx: &Ctx,
+    phase: Option<Duration>,
+    i: usize,
+    c: Spanned<CpuSpike>,
+) -> Result<CpuSpike, ScenarioError> {
+    let cspan = c.span();
+    let c = c.into_inner();
+    let at = |field: &str| Some(format!("phase[{i}].{field}"));
+    if let Some(d) = phase {
+        let end = c.at.0 + c.duration.map_or(Duration::ZERO, |d| d.0);
+        if c.at.0 >= d || end > d {
+            return Err(ctx.error(
+                Some(cspan),
+                at("cpu_spike"),
+                format!(
+                    "the spike (at {} for {}) does not fit in the phase's {}",
+                    c.at,
+                    c.duration.map_or("the rest".into(), |d| d.to_string()),
+                    super::duration::format(d)
+                ),
+            ));
+        }
+    } else if c.duration.is_none() {
+        return Err(ctx.error(
+            Some(cspan),
+            at("cpu_spike.duration"),
+            "a CPU spike in a phase that lasts forever needs its own duration",
+        ));
+    }
+    Ok(c)
+}
+
+/// A container action names its compose service and starts within the phase.
+fn build_container(
+    ctx: &Ctx,
+    phase: Option<Duration>,
+    i: usize,
+    j: usize,
+    c: Spanned<ContainerAction>,
+) -> Result<ContainerAction, ScenarioError> {
+    let cspan = c.span();
+    let c = c.into_inner();
+    if c.service.trim().is_empty() {
+        return Err(ctx.error(
+            Some(cspan),
+            Some(format!("phase[{i}].container[{j}].service")),
+            "name the compose service (label com.docker.compose.service)",
+        ));
+    }
+    check_offset(
+        ctx,
+        phase,
+        c.at,
+        cspan,
+        format!("phase[{i}].container[{j}].at"),
+    )?;
+    Ok(c)
+}
+
+/// agent-lite's outage starts within the phase and lasts.
+fn build_agent_outage(
+    ctx: &Ctx,
+    phase: Option<Duration>,
+    i: usize,
+    o: Spanned<AgentOutage>,
+) -> Result<AgentOutage, ScenarioError> {
+    let ospan = o.span();
+    let o = o.into_inner();
+    check_offset(
+        ctx,
+        phase,
+        o.at,
+        ospan.clone(),
+        format!("phase[{i}].agent_outage.at"),
+    )?;
+    if o.duration.0.is_zero() {
+        return Err(ctx.error(
+            Some(ospan),
+            Some(format!("phase[{i}].agent_outage.duration")),
+            "an outage lasts more than 0s",
+        ));
+    }
+    Ok(o)
+}
+
+/// A table lock names a table PostgreSQL would take as an identifier (it is quoted in the
+/// statement, so a name is never read as SQL), starts within the phase and lasts.
+fn build_db_lock(
+    ctx: &Ctx,
+    phase: Option<Duration>,
+    i: usize,
+    l: Spanned<DbLock>,
+) -> Result<DbLock, ScenarioError> {
+    let lspan = l.span();
+    let l = l.into_inner();
+    let identifier = |part: &str| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let parts: Vec<&str> = l.table.trim().split('.').collect();
+    if parts.len() > 2 || !parts.iter().all(|p| identifier(p)) {
+        return Err(ctx.error(
+            Some(lspan),
+            Some(format!("phase[{i}].db_lock.table")),
+            format!(
+                "{:?} is not a table name: `name` or `schema.name`, letters, digits and _",
+                l.table
+            ),
+        ));
+    }
+    check_offset(
+        ctx,
+        phase,
+        l.at,
+        lspan.clone(),
+        format!("phase[{i}].db_lock.at"),
+    )?;
+    if l.duration.0.is_zero() {
+        return Err(ctx.error(
+            Some(lspan),
+            Some(format!("phase[{i}].db_lock.duration")),
+            "a lock is held for more than 0s",
+        ));
+    }
+    Ok(l)
 }
 
 fn check_offset(

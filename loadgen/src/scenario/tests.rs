@@ -236,3 +236,38 @@ fn a_scenario_without_traffic_or_phases_is_refused() {
     assert_eq!(e.line, Some(2));
     assert!(e.field.is_none());
 }
+
+#[test]
+fn a_database_lock_parses_with_its_mode_and_is_checked_against_its_phase() {
+    let s = parse(
+        "lab.toml",
+        &format!(
+            "{HEAD}[[phase]]\nname = \"db\"\nduration = \"30s\"\ndb_lock = {{ table = \"public.stock\", at = \"5s\", duration = \"20s\" }}\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let l = s.phases[0].db_lock.clone().expect("the lock");
+    assert_eq!(l.table, "public.stock");
+    assert_eq!(l.mode, super::LockMode::AccessExclusive, "the default");
+    assert_eq!(l.duration.0, Duration::from_secs(20));
+
+    let e = refused(&format!(
+        "{HEAD}[[phase]]\nname = \"db\"\nduration = \"30s\"\ndb_lock = {{ table = \"stock; DROP TABLE stock\", duration = \"5s\" }}\n"
+    ));
+    assert_eq!(e.field.as_deref(), Some("phase[0].db_lock.table"), "{e}");
+    assert_eq!(e.line, Some(7), "{e}");
+
+    let e = refused(&format!(
+        "{HEAD}[[phase]]\nname = \"db\"\nduration = \"30s\"\ndb_lock = {{ table = \"stock\", at = \"40s\", duration = \"5s\" }}\n"
+    ));
+    assert_eq!(e.field.as_deref(), Some("phase[0].db_lock.at"), "{e}");
+    assert!(e.message.contains("past the end"), "{e}");
+
+    let e = refused(&format!(
+        "{HEAD}[[phase]]\nname = \"db\"\nduration = \"30s\"\ndb_lock = {{ table = \"stock\", mode = \"share\", duration = \"5s\" }}\n"
+    ));
+    assert!(
+        e.field.as_deref().is_some_and(|f| f.contains("db_lock")),
+        "{e}"
+    );
+}
