@@ -7,6 +7,7 @@
 # The context is target/lab-images/context (the script copies this file there as Dockerfile,
 # next to the stripped binaries), so the upload to the engine is the binaries alone.
 ARG LAB_BASE_IMAGE=lab/base:bookworm
+ARG LAB_POSTGRES_BASE_IMAGE=lab/postgres-base:bookworm
 
 FROM ${LAB_BASE_IMAGE} AS demo-service
 COPY demo-service /usr/local/bin/demo-service
@@ -38,3 +39,16 @@ FROM ${LAB_BASE_IMAGE} AS loadgen
 COPY loadgen /usr/local/bin/loadgen
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/loadgen"]
+
+# inventory's database: Debian's postgresql-15 on lab/postgres-base:bookworm (the debootstrap
+# tree with the package installed and its postgres user given uid 999, the official image's;
+# compose/build-offline.sh makes it). Last, so that no other target reads it. The entrypoint
+# does what the official image's does with POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB.
+FROM ${LAB_POSTGRES_BASE_IMAGE} AS postgres
+COPY --chmod=0755 postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
+ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data
+USER 999:999
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/usr/local/bin/postgres-entrypoint.sh"]
+CMD ["postgres"]
