@@ -47,10 +47,15 @@ for s in "${services[@]}"; do
   *) die "unknown service '$s' (demo-service, agent-lite, loadgen, inventory or postgres)" ;;
   esac
 done
-# offline.Dockerfile's postgres stage is its last: the legacy builder reads every stage before
-# it, so building it needs the three binaries in the context.
+# The legacy builder reads every stage before its target in offline.Dockerfile (demo-service,
+# agent-lite, postgres, loadgen): postgres needs the first two binaries in the context, and
+# loadgen needs the postgres base.
+pg_base_needed=0
 for s in "${services[@]}"; do
-  [ "$s" = postgres ] && binaries+=(demo-service agent-lite loadgen)
+  case "$s" in
+  postgres) binaries+=(demo-service agent-lite) pg_base_needed=1 ;;
+  loadgen) binaries+=(demo-service agent-lite) pg_base_needed=1 ;;
+  esac
 done
 mapfile -t binaries < <(printf '%s\n' "${binaries[@]}" | sort -u)
 
@@ -247,8 +252,7 @@ make_postgres_tar() {
   trap - EXIT
 }
 
-for s in "${services[@]}"; do
-  [ "$s" = postgres ] || continue
+if [ "$pg_base_needed" = 1 ]; then
   if [ -s "$pg_tar" ]; then
     say "postgres tree: cached $pg_tar ($(du -h "$pg_tar" | cut -f1); delete it to fetch again)"
   else
@@ -267,7 +271,7 @@ for s in "${services[@]}"; do
       --change "LABEL lab.base.tar-sha256=$pg_sha org.opencontainers.image.description=\"Debian bookworm with Debian's postgresql-15 (compose/build-offline.sh)\"" \
       "$pg_tar" "$pg_base_image" >/dev/null || die "docker import of $pg_tar failed"
   fi
-done
+fi
 
 # --- 2. the binaries ------------------------------------------------------------------------
 
