@@ -211,7 +211,8 @@ fi
 
 pg_base_image=${LAB_POSTGRES_BASE_IMAGE:-lab/postgres-base:bookworm}
 export LAB_POSTGRES_BASE_IMAGE=$pg_base_image
-pg_tar=$work/postgres-bookworm-v1.tar
+# Bump when the tree below changes, so that caches of an older tree are not reused.
+pg_tar=$work/postgres-bookworm-v2.tar
 
 make_postgres_tar() {
   need_debootstrap
@@ -239,11 +240,13 @@ make_postgres_tar() {
     "$tree/usr/share/locale" "$tree/usr/sbin/policy-rc.d" "$tree/etc/resolv.conf"
   as_root find "$tree/usr/share/doc" -type f ! -name copyright -delete
   # The data folder a named volume starts from (owner and mode copied into the volume), and
-  # the socket folder (a tmpfs in compose.yaml; here for `docker run`).
-  as_root mkdir -p "$tree/var/lib/postgresql/data" "$tree/var/run/postgresql"
-  as_root chown 999:999 "$tree/var/lib/postgresql/data" "$tree/var/run/postgresql"
+  # the socket folder, whose owner and mode Docker copies into the tmpfs compose.yaml mounts
+  # there. Through run/, not var/run: the tree's var/run is an absolute link to /run, which
+  # here would be this machine's.
+  as_root mkdir -p "$tree/var/lib/postgresql/data" "$tree/run/postgresql"
+  as_root chown 999:999 "$tree/var/lib/postgresql/data" "$tree/run/postgresql"
   as_root chmod 0700 "$tree/var/lib/postgresql/data"
-  as_root chmod 1777 "$tree/var/run/postgresql"
+  as_root chmod 3777 "$tree/run/postgresql"
   as_root tar -C "$tree" --sort=name --numeric-owner -cf "$tmp/postgres.tar" .
   as_root chown "$(id -u):$(id -g)" "$tmp/postgres.tar"
   mv "$tmp/postgres.tar" "$pg_tar"
