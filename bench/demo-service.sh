@@ -4,7 +4,12 @@
 #   (a) target/release/demo-service traced, sending its spans to a trace receiver;
 #   (b) the same with DD_TRACE_ENABLED=false;
 #   (c) the seed's Flask app (bench/peers/flask_app.py) under ddtrace-run, gunicorn -w 2,
-#       traced to a receiver: the peer.
+#       traced to a receiver: the peer;
+#   (d), (e) the database-backed request, `GET /slow?ms=0` (demo-service -> inventory -> a
+#       query on a throwaway PostgreSQL cluster of Debian's packages, no artificial wait),
+#       traced and with DD_TRACE_ENABLED=false in both services: the tracer's fixed cost
+#       against a realistic request (target: at most 10%), and the RAM (PSS) the three take
+#       under that load with PostgreSQL sized as compose.yaml sizes it.
 # The receiver is target/release/lab-trace-sink (a Datadog-agent stand-in that counts spans
 # and serves GET /test/counts), a fresh one for each system. Requests served are wrk's count
 # (warm-up included); spans delivered are read from the receiver after the system was stopped
@@ -24,6 +29,9 @@ cd "$(dirname "$0")/.."
 stage=demo-service
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+# shellcheck source=bench/lib-postgres.sh
+. bench/lib-postgres.sh
+bench_on_exit() { pg_stop_all; }
 
 DURATION=${DURATION:-$(by_mode 10 3)}
 WARMUP=${WARMUP:-1}
@@ -42,7 +50,7 @@ bench_build
 SERVICE=$(bin demo-service)
 SINK=$(bin lab-trace-sink)
 
-bench_begin $((3 * (WARMUP + DURATION + 240)))
+bench_begin $((5 * (WARMUP + DURATION + 240)))
 
 # get_json URL EXPR: as `json`, over the JSON at URL.
 get_json() {
@@ -119,6 +127,44 @@ bench_demo() {
   stop "$sink_pid"
 }
 
+# bench_db NAME TRACE_ENABLED: GET /slow?ms=0 through demo-service, inventory and a fresh
+# PostgreSQL cluster, both services tracing (or not) to one fresh sink. Sets answered,
+# delivered_spans, ram_kib (PSS of the three at the end of the measured run).
+bench_db() {
+  local name=$1 enabled=$2 port iport pid ipid imain common
+  start_sink
+  pg_start "$name"
+  common=(DD_TRACE_ENABLED="$enabled" DD_ENV=bench DD_VERSION=1.0 DD_LOGS_INJECTION=true
+    DD_RUNTIME_METRICS_ENABLED=false DD_TRACE_AGENT_URL="$sink_url" DD_AGENT_HOST=127.0.0.1
+    DD_DOGSTATSD_PORT="$(free_port)")
+  iport=$(free_port)
+  spawn "$name-inventory" $((WARMUP + DURATION + 120)) env "${common[@]}" DD_SERVICE=inventory \
+    DATABASE_URL="$pg_url" "$SERVICE" inventory --listen "127.0.0.1:$iport"
+  ipid=$spawned imain=$spawned_main
+  wait_http "http://127.0.0.1:$iport/healthz" "$ipid" "$name-inventory"
+  # The schema is made in the background at start; the stock answers once it is there.
+  wait_http "http://127.0.0.1:$iport/items?ms=0" "$ipid" "$name-inventory"
+  port=$(free_port)
+  spawn "$name" $((WARMUP + DURATION + 120)) env "${common[@]}" DD_SERVICE=demo-service \
+    INVENTORY_URL="http://127.0.0.1:$iport" "$SERVICE" --listen "127.0.0.1:$port"
+  pid=$spawned
+  wait_http "http://127.0.0.1:$port/healthz" "$pid" "$name"
+  measure "$name" "http://127.0.0.1:$port/slow?ms=0" "$spawned_main" "$sink_main"
+  ram_kib=$(($(pss_kib "$spawned_main") + $(pss_kib "$imain") + $(pg_pss_kib "$pg_dir")))
+  # Every answer was a 200: a figure of failed requests would be no figure.
+  local non2xx
+  non2xx=$(json "$RAW/$name.json" 'd["errors"]["status"]')
+  [ "${non2xx:-0}" = 0 ] || die "$name: $non2xx answers were not 2xx (log tail: $(tail -n 3 "$work/$name.log"))"
+  stop "$pid"
+  stop "$ipid"
+  read -r delivered_spans < <(get_json "$sink_url/test/counts" 'd["spans"]') ||
+    die "could not read $sink_url/test/counts"
+  keep_log "$name"
+  keep_log "$name-inventory"
+  stop "$sink_pid"
+  pg_stop_all
+}
+
 # bench_flask: the seed's app under ddtrace-run, gunicorn -w 2, traced to $FLASK_RECEIVER.
 bench_flask() {
   local name=flask port pid rport receiver_pid receiver_url extra=()
@@ -160,7 +206,7 @@ bench_flask() {
 # --- the three runs -----------------------------------------------------------------------
 # Other work on the machine skews every figure: note the load the runs start with.
 load_before=$(loadavg)
-say "each system: wrk -t$THREADS -c$CONNS, ${WARMUP} s warm-up then ${DURATION} s measured, on GET /"
+say "each system: wrk -t$THREADS -c$CONNS, ${WARMUP} s warm-up then ${DURATION} s measured, on GET / ((d), (e): GET /slow?ms=0)"
 say "(a) demo-service traced -> lab-trace-sink"
 bench_demo demo-traced true
 t_answered=$answered t_spans=$delivered_spans t_traces=$delivered_traces t_rejected=$rejected t_finished=$finished t_dropped=$dropped
@@ -174,6 +220,20 @@ say "(c) seed's Flask app, ddtrace-run + gunicorn -w 2 -> $FLASK_RECEIVER"
 bench_flask
 f_answered=$answered f_spans=$delivered_spans f_traces=$delivered_traces
 say "  delivered $f_spans spans in $f_traces traces for $f_answered requests"
+
+say "(d) GET /slow?ms=0: demo-service -> inventory -> PostgreSQL, traced -> lab-trace-sink"
+bench_db db-traced true
+dt_answered=$answered dt_spans=$delivered_spans dt_ram=$ram_kib
+say "  delivered $dt_spans spans for $dt_answered requests (4 a request: demo-service's 2, inventory's 2); $((dt_ram / 1024)) MiB PSS for the three"
+
+say "(e) the same, DD_TRACE_ENABLED=false in both services"
+bench_db db-untraced false
+du_answered=$answered du_ram=$ram_kib
+db_cost=$(python3 -c "
+import json
+t = json.load(open('$RAW/db-traced.json'))['rps']; u = json.load(open('$RAW/db-untraced.json'))['rps']
+print(round((u - t) / u * 100, 1) if u else 'unknown')")
+say "  tracing costs $db_cost% of the database-backed request's throughput (target: at most 10%)"
 
 # --- figures ------------------------------------------------------------------------------
 version() { .venv/bin/python -c "import importlib.metadata as m; print(m.version('$1'))"; }
@@ -204,6 +264,18 @@ systems.flask.answered $f_answered
 systems.flask.spans_delivered $f_spans
 systems.flask.traces_delivered $f_traces
 systems.flask.receiver $receiver
+db_backed.request GET /slow?ms=0 (demo-service -> inventory -> one PostgreSQL query, no wait)
+db_backed.traced.wrk @$RAW/db-traced.json
+db_backed.traced.answered $dt_answered
+db_backed.traced.spans_delivered $dt_spans
+db_backed.traced.cpu @$RAW/db-traced.cpu.json
+db_backed.traced.ram_pss_mib $(python3 -c "print(round($dt_ram / 1024, 1))")
+db_backed.untraced.wrk @$RAW/db-untraced.json
+db_backed.untraced.answered $du_answered
+db_backed.untraced.cpu @$RAW/db-untraced.cpu.json
+db_backed.untraced.ram_pss_mib $(python3 -c "print(round($du_ram / 1024, 1))")
+db_backed.tracing_cost_pct $db_cost
+db_backed.target_pct 10
 notes[] both services log one line per request to a file (JSON with dd.trace_id for demo-service, ddtrace's log injection for Flask); runtime metrics off for both
 notes[] spans are counted by the receiver after SIGTERM (both tracers flush on shutdown); requests as wrk counted them, warm-up included; demo-service makes one span per \`GET /\`$([ "$receiver" = lab-trace-sink ] && echo "; ddtrace set to v0.4 for lab-trace-sink")
 EOF

@@ -10,6 +10,10 @@
 #   2. the binaries, built once by cargo on this machine in the profile LAB_PROFILE (release,
 #      fat LTO, by default: minutes the first time, seconds after; tests/run passes
 #      quick-release, the build its tests already made), their debug line tables stripped;
+#   2b. for postgres, a second base, lab/postgres-base:bookworm: a debootstrap tree with Debian's
+#      postgresql-15 installed from the same mirror (its postgres user given uid 999, the
+#      official image's), not cut down (the server's first start runs initdb, which needs a
+#      shell), cached as target/lab-images/postgres-bookworm-v1.tar;
 #   3. the runtime images, through compose with compose/offline.yaml (runtime-only Dockerfile
 #      compose/images/offline.Dockerfile on the base above; no stage needs a registry, which
 #      matters because the legacy builder, without BuildKit, builds every stage it reads).
@@ -17,7 +21,8 @@
 # The images get the tags compose.yaml names (lab/<service>:$LAB_TAG), so a plain
 # `docker compose up` afterwards starts them without building anything.
 #
-# Usage: compose/build-offline.sh [service...]   (default: demo-service agent-lite loadgen)
+# Usage: compose/build-offline.sh [service...]
+#   (default: demo-service agent-lite loadgen inventory postgres; inventory is demo-service's image)
 # Environment: LAB_TAG (dev), LAB_BASE_IMAGE (lab/base:bookworm), LAB_DEBIAN_MIRROR,
 #   LAB_PROFILE (release), LAB_SKIP_CARGO=1 (use the binaries already in target/<profile>),
 #   COMPOSE (the compose
@@ -32,13 +37,27 @@ die() {
 }
 
 services=("$@")
-[ ${#services[@]} -gt 0 ] || services=(demo-service agent-lite loadgen)
+[ ${#services[@]} -gt 0 ] || services=(demo-service agent-lite loadgen inventory postgres)
+binaries=()
 for s in "${services[@]}"; do
   case "$s" in
-  demo-service | agent-lite | loadgen) ;;
-  *) die "unknown service '$s' (demo-service, agent-lite or loadgen)" ;;
+  demo-service | agent-lite | loadgen) binaries+=("$s") ;;
+  inventory) binaries+=(demo-service) ;;
+  postgres) ;;
+  *) die "unknown service '$s' (demo-service, agent-lite, loadgen, inventory or postgres)" ;;
   esac
 done
+# The legacy builder reads every stage before its target in offline.Dockerfile (demo-service,
+# agent-lite, postgres, loadgen): postgres needs the first two binaries in the context, and
+# loadgen needs the postgres base.
+pg_base_needed=0
+for s in "${services[@]}"; do
+  case "$s" in
+  postgres) binaries+=(demo-service agent-lite) pg_base_needed=1 ;;
+  loadgen) binaries+=(demo-service agent-lite) pg_base_needed=1 ;;
+  esac
+done
+mapfile -t binaries < <(printf '%s\n' "${binaries[@]}" | sort -u)
 
 base_image=${LAB_BASE_IMAGE:-lab/base:bookworm}
 mirror=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -81,7 +100,7 @@ as_root() {
 # and gives an intruder less to work with.
 keep_packages=(base-files netbase libc6 libgcc-s1)
 
-make_base_tar() {
+need_debootstrap() {
   command -v debootstrap >/dev/null 2>&1 || {
     command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing and there is no apt-get to install it"
     say "apt-get install debootstrap"
@@ -89,6 +108,10 @@ make_base_tar() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
       die "apt-get install debootstrap failed"
   }
+}
+
+make_base_tar() {
+  need_debootstrap
   mkdir -p "$work"
   local tmp
   tmp=$(mktemp -d "$work/base.XXXXXX")
@@ -184,6 +207,75 @@ else
     "$base_tar" "$base_image" >/dev/null || die "docker import of $base_tar failed"
 fi
 
+# --- 2b. the postgres base -------------------------------------------------------------------
+
+pg_base_image=${LAB_POSTGRES_BASE_IMAGE:-lab/postgres-base:bookworm}
+export LAB_POSTGRES_BASE_IMAGE=$pg_base_image
+# Bump when the tree below changes, so that caches of an older tree are not reused.
+pg_tar=$work/postgres-bookworm-v2.tar
+
+make_postgres_tar() {
+  need_debootstrap
+  mkdir -p "$work"
+  local tmp
+  tmp=$(mktemp -d "$work/postgres.XXXXXX")
+  trap 'as_root rm -rf "'"$tmp"'"' EXIT
+  local tree=$tmp/rootfs
+  say "debootstrap --variant=minbase bookworm for postgres from $mirror (a few minutes, once)"
+  as_root debootstrap --variant=minbase bookworm "$tree" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; its log: $(tail -5 "$tmp/debootstrap.log")"
+  # The official image's uid and gid, so compose.yaml's `user: 999:999` fits both images;
+  # no service started inside the chroot, and no cluster made by the package (the
+  # entrypoint makes one in the volume).
+  as_root chroot "$tree" groupadd -r -g 999 postgres
+  as_root chroot "$tree" useradd -r -u 999 -g 999 -d /var/lib/postgresql -s /bin/sh postgres
+  as_root sh -c "printf '#!/bin/sh\nexit 101\n' >'$tree/usr/sbin/policy-rc.d' && chmod 0755 '$tree/usr/sbin/policy-rc.d'"
+  as_root mkdir -p "$tree/etc/postgresql-common/createcluster.d"
+  as_root sh -c "echo 'create_main_cluster = false' >'$tree/etc/postgresql-common/createcluster.d/lab.conf'"
+  as_root cp /etc/resolv.conf "$tree/etc/resolv.conf"
+  say "apt-get install postgresql-15 in the tree (Debian's package, from $mirror)"
+  as_root chroot "$tree" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 \
+    >"$tmp/apt.log" 2>&1 || die "apt-get install postgresql-15 failed; its log: $(tail -5 "$tmp/apt.log")"
+  as_root rm -rf "$tree/var/lib/apt/lists" "$tree/var/cache/apt" "$tree/usr/share/man" "$tree/usr/share/info" \
+    "$tree/usr/share/locale" "$tree/usr/sbin/policy-rc.d" "$tree/etc/resolv.conf"
+  as_root find "$tree/usr/share/doc" -type f ! -name copyright -delete
+  # The data folder a named volume starts from (owner and mode copied into the volume), and
+  # the socket folder, whose owner and mode Docker copies into the tmpfs compose.yaml mounts
+  # there. Through run/, not var/run: the tree's var/run is an absolute link to /run, which
+  # here would be this machine's.
+  as_root mkdir -p "$tree/var/lib/postgresql/data" "$tree/run/postgresql"
+  as_root chown 999:999 "$tree/var/lib/postgresql/data" "$tree/run/postgresql"
+  as_root chmod 0700 "$tree/var/lib/postgresql/data"
+  as_root chmod 3777 "$tree/run/postgresql"
+  as_root tar -C "$tree" --sort=name --numeric-owner -cf "$tmp/postgres.tar" .
+  as_root chown "$(id -u):$(id -g)" "$tmp/postgres.tar"
+  mv "$tmp/postgres.tar" "$pg_tar"
+  as_root chroot "$tree" dpkg-query -W -f '${Package} ${Version}\n' postgresql-15 >"$pg_tar.packages"
+  as_root rm -rf "$tmp"
+  trap - EXIT
+}
+
+if [ "$pg_base_needed" = 1 ]; then
+  if [ -s "$pg_tar" ]; then
+    say "postgres tree: cached $pg_tar ($(du -h "$pg_tar" | cut -f1); delete it to fetch again)"
+  else
+    make_postgres_tar
+    say "postgres tree: $pg_tar ($(du -h "$pg_tar" | cut -f1): $(cat "$pg_tar.packages"))"
+  fi
+  pg_sha=$(sha256sum "$pg_tar" | cut -d' ' -f1)
+  have_pg_sha=$(docker image inspect -f '{{ index .Config.Labels "lab.base.tar-sha256" }}' "$pg_base_image" 2>/dev/null || true)
+  if [ "$have_pg_sha" = "$pg_sha" ]; then
+    say "postgres base image: $pg_base_image is up to date"
+  else
+    say "postgres base image: docker import $pg_tar as $pg_base_image"
+    docker import \
+      --change 'USER 999:999' \
+      --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin' \
+      --change "LABEL lab.base.tar-sha256=$pg_sha org.opencontainers.image.description=\"Debian bookworm with Debian's postgresql-15 (compose/build-offline.sh)\"" \
+      "$pg_tar" "$pg_base_image" >/dev/null || die "docker import of $pg_tar failed"
+  fi
+fi
+
 # --- 2. the binaries ------------------------------------------------------------------------
 
 profile=${LAB_PROFILE:-release}
@@ -203,10 +295,11 @@ context=$work/context
 mkdir -p "$context"
 cp compose/images/offline.Dockerfile "$context/Dockerfile"
 # The context holds the binaries only: a tiny upload to the engine, whatever target/ holds.
-printf '*\n!Dockerfile\n!demo-service\n!agent-lite\n!agent-lite-state\n!loadgen\n' >"$context/.dockerignore"
+cp compose/images/postgres-entrypoint.sh "$context/postgres-entrypoint.sh"
+printf '*\n!Dockerfile\n!demo-service\n!agent-lite\n!agent-lite-state\n!loadgen\n!postgres-entrypoint.sh\n' >"$context/.dockerignore"
 # Copied as agent-lite's state directory, owned by its user (offline.Dockerfile says why).
 mkdir -p "$context/agent-lite-state"
-for s in "${services[@]}"; do
+for s in "${binaries[@]}"; do
   bin=$target_dir/$profile/$s
   [ -x "$bin" ] || die "$bin is missing (cargo build --profile $profile -p $s)"
   # Line tables (the release profiles' debug = "line-tables-only", for profiling) are most
@@ -222,6 +315,7 @@ say "images: $COMPOSE -f compose.yaml -f compose/offline.yaml build ${services[*
 $COMPOSE -f compose.yaml -f compose/offline.yaml build "${services[@]}" ||
   die "$COMPOSE build failed"
 for s in "${services[@]}"; do
+  [ "$s" = inventory ] && continue
   size=$(docker image inspect -f '{{ .Size }}' "lab/$s:$LAB_TAG")
   say "lab/$s:$LAB_TAG: $((size / 1000 / 1000)) MB"
 done

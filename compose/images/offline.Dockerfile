@@ -7,6 +7,7 @@
 # The context is target/lab-images/context (the script copies this file there as Dockerfile,
 # next to the stripped binaries), so the upload to the engine is the binaries alone.
 ARG LAB_BASE_IMAGE=lab/base:bookworm
+ARG LAB_POSTGRES_BASE_IMAGE=lab/postgres-base:bookworm
 
 FROM ${LAB_BASE_IMAGE} AS demo-service
 COPY demo-service /usr/local/bin/demo-service
@@ -32,8 +33,24 @@ HEALTHCHECK --interval=10s --timeout=6s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/agent-lite", "status", "--json"]
 ENTRYPOINT ["/usr/local/bin/agent-lite"]
 
+# inventory's database: Debian's postgresql-15 on lab/postgres-base:bookworm (the debootstrap
+# tree with the package installed and its postgres user given uid 999, the official image's;
+# compose/build-offline.sh makes it). Before loadgen, the newest crate, so that the rest of the
+# lab builds while loadgen does not; building loadgen reads it (the script then makes its base).
+# The entrypoint does what the official image's does with POSTGRES_USER, POSTGRES_PASSWORD
+# and POSTGRES_DB.
+FROM ${LAB_POSTGRES_BASE_IMAGE} AS postgres
+COPY --chmod=0755 postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
+ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data
+USER 999:999
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/usr/local/bin/postgres-entrypoint.sh"]
+CMD ["postgres"]
+
 # Last: a build that stops at an earlier target never reads it (the legacy builder stops at
-# the target), so demo-service and agent-lite build even while loadgen's binary is missing.
+# the target), so demo-service, agent-lite and postgres build even while loadgen's binary is
+# missing.
 FROM ${LAB_BASE_IMAGE} AS loadgen
 COPY loadgen /usr/local/bin/loadgen
 USER 65532:65532

@@ -27,6 +27,58 @@ pub enum Command {
     Serve(Box<ServeConfig>),
     /// Probe a running service's /healthz and exit 0 when it answers 200, 1 otherwise.
     Healthcheck(HealthcheckConfig),
+    /// Run the inventory service demo-service calls: stock in PostgreSQL, traced the same way.
+    Inventory(Box<InventoryConfig>),
+}
+
+/// `demo-service inventory`: the same tagging, logs, tracer and runtime metrics options as the
+/// service (with inventory's own defaults, see [`Cli::command_with_defaults`]), plus its
+/// database.
+#[derive(Debug, Clone, Args)]
+pub struct InventoryConfig {
+    #[command(flatten)]
+    pub serve: ServeConfig,
+    #[command(flatten)]
+    pub db: DbConfig,
+}
+
+/// inventory's PostgreSQL.
+#[derive(Debug, Clone, Args)]
+pub struct DbConfig {
+    /// The database, as a libpq URL (`postgres://user:password@host:port/dbname`).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/inventory",
+        value_parser = parse_database_url
+    )]
+    pub database_url: tokio_postgres::Config,
+
+    /// Most connections the pool opens to PostgreSQL.
+    #[arg(long, env = "INVENTORY_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub db_pool_size: u64,
+
+    /// Milliseconds a request waits for a pooled connection, a new connection, or a query
+    /// (beyond the asked sleep of /items?ms=) before answering 503 or 504.
+    #[arg(long, env = "INVENTORY_DB_TIMEOUT_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub db_timeout_ms: u64,
+}
+
+impl DbConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.db_timeout_ms)
+    }
+}
+
+/// Only the URL form: tokio-postgres also takes `key=value` strings, where a typo passes
+/// unnoticed as an unknown key.
+fn parse_database_url(raw: &str) -> Result<tokio_postgres::Config, String> {
+    let raw = raw.trim();
+    if !(raw.starts_with("postgres://") || raw.starts_with("postgresql://")) {
+        return Err("not a postgres:// or postgresql:// URL".to_owned());
+    }
+    raw.parse::<tokio_postgres::Config>()
+        .map_err(|e| format!("not a PostgreSQL URL: {e}"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -133,14 +185,47 @@ pub struct ServeConfig {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "DEMO_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+
+    /// Base URL of the inventory service that /slow and /error call.
+    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081", value_parser = parse_http_url)]
+    pub inventory_url: String,
+
+    /// Milliseconds a call to inventory may take (on top of the sleep /slow?ms= asks for)
+    /// before demo-service gives up and answers 504.
+    #[arg(long, env = "INVENTORY_TIMEOUT_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub inventory_timeout_ms: u64,
 }
 
+/// inventory's defaults for the options it shares with demo-service.
+const INVENTORY_DEFAULTS: [(&str, &str); 2] =
+    [("listen", "0.0.0.0:8081"), ("service", "inventory")];
+
 impl Cli {
+    /// The command line with inventory's own defaults on its shared options, so that
+    /// `demo-service inventory` needs no DD_SERVICE or DEMO_LISTEN and `--help` says so.
+    pub fn command_with_defaults() -> clap::Command {
+        Self::command().mut_subcommand("inventory", |sub| {
+            INVENTORY_DEFAULTS.iter().fold(sub, |sub, (id, value)| {
+                sub.mut_arg(*id, |a| a.default_value(*value))
+            })
+        })
+    }
+
+    pub fn try_parse_with_defaults<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::FromArgMatches as _;
+        let mut matches = Self::command_with_defaults().try_get_matches_from(args)?;
+        Self::from_arg_matches_mut(&mut matches)
+    }
+
     /// Parses the command line and the environment; on a bad value, exits 2 with clap's
     /// message and, when the value came from a variable, the variable's name: clap's own
     /// message names only the flag, and in a container the flag is never what was set.
     pub fn parse_or_exit() -> Self {
-        match Self::try_parse() {
+        match Self::try_parse_with_defaults(std::env::args_os()) {
             Ok(cli) => cli,
             Err(err) => {
                 let origin = variable_behind(&err);
@@ -169,7 +254,7 @@ fn variable_behind(err: &clap::Error) -> Option<(String, String)> {
         return None;
     };
     let long = arg.split_whitespace().next()?.trim_start_matches("--");
-    let cmd = Cli::command();
+    let cmd = Cli::command_with_defaults();
     let mut commands = vec![&cmd];
     commands.extend(cmd.get_subcommands());
     let env = commands
@@ -251,6 +336,15 @@ fn parse_dd_bool(raw: &str) -> Result<bool, String> {
     }
 }
 
+fn parse_http_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        Ok(raw.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!("{raw:?} is not an http:// or https:// URL"))
+    }
+}
+
 fn parse_agent_url(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
     if raw.starts_with("http://") || raw.starts_with("https://") || raw.starts_with("unix://") {
@@ -296,7 +390,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("demo-service").chain(args.iter().copied()))
+        Cli::try_parse_with_defaults(std::iter::once("demo-service").chain(args.iter().copied()))
     }
 
     #[test]
@@ -332,6 +426,21 @@ mod tests {
         assert!(parse(&["--trace-enabled", "maybe"]).is_err());
         assert!(parse(&["--slow-range-ms", "900-100"]).is_err());
         assert!(parse(&["--trace-agent-url", "agent:8126"]).is_err());
+    }
+
+    #[test]
+    fn inventory_has_its_own_defaults_and_a_checked_database_url() {
+        let cli = parse(&["inventory"]).unwrap();
+        let Some(Command::Inventory(inv)) = cli.command else {
+            panic!("not the inventory subcommand");
+        };
+        assert_eq!(inv.serve.service, "inventory");
+        assert_eq!(inv.serve.listen.port(), 8081);
+        assert_eq!(inv.db.database_url.get_dbname(), Some("inventory"));
+        assert_eq!(parse(&[]).unwrap().serve.service, "demo-service");
+        assert!(parse(&["inventory", "--database-url", "host=db"]).is_err());
+        assert!(parse(&["inventory", "--database-url", "postgres://db:notaport/x"]).is_err());
+        assert!(parse(&["--inventory-url", "inventory:8081"]).is_err());
     }
 
     #[test]

@@ -5,19 +5,20 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::Service;
+use common::Lab;
 use lab_testkit::test_agent::TestAgent;
 use lab_testkit::wait_for;
 
 #[test]
 fn datadogs_test_agent_accepts_every_payload() {
     let agent = TestAgent::start();
-    let svc = Service::start(&[("DD_TRACE_AGENT_URL", agent.url(""))]);
+    let lab = Lab::start(Some(agent.url("")), &[]);
     for path in ["/", "/slow?ms=20", "/error", "/burn?ms=2", "/"] {
-        svc.get(path);
+        lab.get(path);
     }
-    svc.stop();
+    lab.stop();
 
+    // Five traces: the test agent joins inventory's chunks to the traces of /slow and /error.
     let traces = wait_for(
         "five traces at the test agent",
         Duration::from_secs(20),
@@ -31,22 +32,34 @@ fn datadogs_test_agent_accepts_every_payload() {
     for trace in traces.as_array().into_iter().flatten() {
         for span in trace.as_array().into_iter().flatten() {
             spans += 1;
-            assert_eq!(span["service"], "demo-service", "{span}");
+            let service = span["service"].as_str().unwrap_or_default();
+            assert!(matches!(service, "demo-service" | "inventory"), "{span}");
             assert_eq!(span["meta"]["env"], "test", "{span}");
             assert_eq!(span["meta"]["version"], "9.9", "{span}");
             if span["meta"]["span.kind"] == "server" {
-                resources.insert(span["resource"].as_str().unwrap_or_default().to_owned());
+                let resource = span["resource"].as_str().unwrap_or_default();
+                resources.insert(format!("{service} {resource}"));
             }
         }
     }
     assert_eq!(
         spans,
-        5 + 3 + 1,
-        "five server spans, the three steps of /slow, the burn of /burn"
+        5 + 1 + 2 * 3,
+        "five server spans, the burn of /burn, and for /slow and /error the call, inventory's span and the query"
     );
     assert_eq!(
         resources,
-        BTreeSet::from(["GET /", "GET /slow", "GET /error", "GET /burn"].map(String::from))
+        BTreeSet::from(
+            [
+                "demo-service GET /",
+                "demo-service GET /slow",
+                "demo-service GET /error",
+                "demo-service GET /burn",
+                "inventory GET /items",
+                "inventory POST /reservations",
+            ]
+            .map(String::from)
+        )
     );
     if let Err(failures) = agent.check_failures() {
         panic!("the test agent's trace checks failed:\n{failures}");

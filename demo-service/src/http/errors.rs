@@ -8,9 +8,15 @@ use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// The failure /error exists to produce.
+    /// A dependency failed or refused: PostgreSQL for inventory, inventory for demo-service.
+    /// The status says how (500 refused, 502 bad answer, 503 unavailable, 504 too slow).
     #[error("{message}")]
-    Simulated { message: String, stack: String },
+    Dependency {
+        status: StatusCode,
+        kind: &'static str,
+        message: String,
+        stack: String,
+    },
     /// A chaos endpoint asked for while chaos is off.
     #[error("chaos endpoints are disabled (DEMO_CHAOS_ENABLED=false)")]
     ChaosDisabled,
@@ -20,8 +26,11 @@ pub enum DemoError {
 }
 
 impl DemoError {
-    pub fn simulated(message: impl Into<String>) -> Self {
-        Self::Simulated {
+    /// A dependency's failure, with the stack of its caller.
+    pub fn dependency(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self::Dependency {
+            status,
+            kind,
             message: message.into(),
             stack: super::stack::capture(),
         }
@@ -30,7 +39,7 @@ impl DemoError {
     /// The value of `error.type`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Simulated { .. } => "demo_service::SimulatedFailure",
+            Self::Dependency { kind, .. } => kind,
             Self::ChaosDisabled => "demo_service::ChaosDisabled",
             Self::BadRequest(_) => "demo_service::BadRequest",
         }
@@ -38,7 +47,7 @@ impl DemoError {
 
     pub fn stack(&self) -> &str {
         match self {
-            Self::Simulated { stack, .. } => stack,
+            Self::Dependency { stack, .. } => stack,
             _ => "",
         }
     }
@@ -47,7 +56,7 @@ impl DemoError {
 impl ResponseError for DemoError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Simulated { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Dependency { status, .. } => *status,
             Self::ChaosDisabled => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
         }

@@ -1,16 +1,15 @@
-//! The endpoints students watch and break: `/` (nominal), `/slow` (a waterfall with depth),
-//! `/error` (a 500 with its stack), `/burn` (the CPU lever of the load generator), `/healthz`.
+//! The endpoints students watch and break: `/` (nominal, no dependency), `/slow` (a waterfall
+//! across inventory and PostgreSQL), `/error` (a 500 the database causes, with its stack), `/burn` (the CPU lever of the load generator), `/healthz`.
 
 use std::time::{Duration, Instant};
 
+use super::errors::DemoError;
+use super::inventory_client::InventoryClient;
+use crate::config::{MsRange, ServeConfig};
 use actix_web::{web, HttpResponse};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
-use tracing::Instrument;
-
-use super::errors::DemoError;
-use crate::config::{MsRange, ServeConfig};
 
 /// What the handlers need from the configuration.
 #[derive(Debug, Clone)]
@@ -66,95 +65,54 @@ fn bounded(asked: Option<u64>, max: u64, what: &str) -> Result<Option<u64>, Demo
     }
 }
 
-/// Simulated slow work in three steps, each a child span: a call to a downstream service, a
-/// database query, and rendering. Together they take the asked or a random duration.
+/// Slow for a real reason: inventory's stock query sleeps the asked (or a random) duration in
+/// PostgreSQL (`pg_sleep`), so the waterfall shows demo-service -> inventory -> postgres with
+/// the time where it is spent.
 async fn slow(
     limits: web::Data<Limits>,
+    inventory: web::Data<InventoryClient>,
     query: web::Query<MsQuery>,
 ) -> Result<HttpResponse, DemoError> {
     let total_ms = match bounded(query.ms, limits.slow_max_ms, "/slow")? {
         Some(ms) => ms,
         None => rand::rng().random_range(limits.slow_range.min..=limits.slow_range.max),
     };
-    let total = Duration::from_millis(total_ms);
-    let (downstream, db) = (total.mul_f64(0.3), total.mul_f64(0.5));
-    let render = total.saturating_sub(downstream + db);
-
-    async {
-        tracing::info!(
-            wait_ms = downstream.as_millis() as u64,
-            "calling the inventory service"
-        );
-        tokio::time::sleep(downstream).await;
-    }
-    .instrument(tracing::info_span!(
-        "inventory.call",
-        otel.name = "GET inventory",
-        otel.kind = "client",
-        http.request.method = "GET",
-        url.full = "http://inventory.internal/items?limit=20",
-        server.address = "inventory.internal",
-        peer.service = "inventory",
-        http.response.status_code = 200_i64,
-    ))
-    .await;
-
-    async {
-        tracing::info!(wait_ms = db.as_millis() as u64, "querying recent orders");
-        tokio::time::sleep(db).await;
-    }
-    .instrument(tracing::info_span!(
-        "orders.query",
-        otel.name = "SELECT orders",
-        otel.kind = "client",
-        db.system = "postgresql",
-        db.name = "shop",
-        db.statement =
-            "SELECT id, total FROM orders WHERE created_at > $1 ORDER BY created_at DESC LIMIT 20",
-        db.operation = "SELECT",
-        resource.name =
-            "SELECT id, total FROM orders WHERE created_at > ? ORDER BY created_at DESC LIMIT ?",
-        peer.service = "postgres",
-    ))
-    .await;
-
-    async {
-        tokio::time::sleep(render).await;
-    }
-    .instrument(tracing::info_span!(
-        "render",
-        otel.name = "render page",
-        operation.name = "template.render",
-        resource.name = "orders.html",
-    ))
-    .await;
-
-    tracing::info!(total_ms, "slow request done");
-    Ok(HttpResponse::Ok().json(json!({"status": "ok", "slept_ms": total_ms})))
+    tracing::info!(wait_ms = total_ms, "calling the inventory service");
+    let stock = inventory.items(total_ms).await?;
+    let items = stock["items"].as_array().map_or(0, Vec::len);
+    tracing::info!(total_ms, items, "slow request done");
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "slept_ms": total_ms, "items": items})))
 }
 
-/// Fails a few calls deep, so the stack Datadog shows has frames worth reading.
-async fn error() -> Result<HttpResponse, DemoError> {
-    let err = checkout::place_order().unwrap_err();
+/// Fails for a real reason: it orders more than inventory holds, the database's check on the
+/// stock refuses the update, inventory answers 500 and so does this endpoint. The calls go a
+/// few functions deep, so the stack Datadog shows has frames worth reading.
+async fn error(inventory: web::Data<InventoryClient>) -> Result<HttpResponse, DemoError> {
+    let err = match checkout::place_order(&inventory).await {
+        Ok(reserved) => {
+            // Only if someone restocked a million widgets by hand.
+            return Ok(HttpResponse::Ok().json(json!({"status": "ok", "reserved": reserved})));
+        }
+        Err(e) => e,
+    };
     tracing::error!(error.kind = err.kind(), error.message = %err, "order failed");
     Err(err)
 }
 
 mod checkout {
-    use super::DemoError;
+    use super::{DemoError, InventoryClient};
 
-    // black_box keeps each call out of tail position: an optimised build would otherwise
-    // jump instead of call, and these frames would be missing from error.stack.
+    /// More than the sample stock of any item holds.
+    pub const ORDERED: i64 = 1_000_000;
+
     #[inline(never)]
-    pub fn place_order() -> Result<(), DemoError> {
-        std::hint::black_box(reserve_stock())
+    pub async fn place_order(inventory: &InventoryClient) -> Result<serde_json::Value, DemoError> {
+        std::hint::black_box(reserve_stock(inventory).await)
     }
 
     #[inline(never)]
-    fn reserve_stock() -> Result<(), DemoError> {
-        Err(std::hint::black_box(DemoError::simulated(
-            "inventory service answered 503: stock reservation failed",
-        )))
+    async fn reserve_stock(inventory: &InventoryClient) -> Result<serde_json::Value, DemoError> {
+        std::hint::black_box(inventory.reserve("widget", ORDERED).await)
     }
 }
 

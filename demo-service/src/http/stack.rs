@@ -31,7 +31,7 @@ pub fn capture() -> String {
                     || symbol
                         .filename()
                         .is_some_and(|f| f.to_string_lossy().contains("/backtrace-"));
-                if in_backtrace || matches!(function, "capture" | "simulated") {
+                if in_backtrace || matches!(function, "capture" | "dependency") {
                     return;
                 }
                 in_capture = false;

@@ -21,7 +21,13 @@ use lab_compose_tests::{repo_root, run, ComposeTool};
 use serde_json::Value;
 
 /// The lab's own containers: these must be hardened fully.
-const LAB: [&str; 3] = ["agent-lite", "demo-service", "loadgen"];
+const LAB: [&str; 5] = [
+    "agent-lite",
+    "demo-service",
+    "loadgen",
+    "inventory",
+    "postgres",
+];
 
 /// `compose config` of `files` (and `profile`), as JSON whatever the Compose.
 fn config(root: &Path, tool: &ComposeTool, files: &[&str], profile: Option<&str>) -> Value {

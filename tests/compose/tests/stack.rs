@@ -148,7 +148,7 @@ fn the_whole_lab_runs_in_compose() {
     let t_build = Instant::now();
     let script = root.join("compose/build-offline.sh");
     let script = script.to_str().unwrap();
-    let mut images: Vec<String> = ["demo-service", "agent-lite", "loadgen"]
+    let mut images: Vec<String> = ["demo-service", "agent-lite", "loadgen", "postgres"]
         .iter()
         .map(|s| format!("lab/{s}:{tag}"))
         .collect();
@@ -169,7 +169,7 @@ fn the_whole_lab_runs_in_compose() {
         );
         let again = run(
             script,
-            &["demo-service", "agent-lite"],
+            &["demo-service", "agent-lite", "inventory", "postgres"],
             &common,
             &root,
             45 * MIN,
@@ -178,7 +178,7 @@ fn the_whole_lab_runs_in_compose() {
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             again.success,
-            "compose/build-offline.sh demo-service agent-lite failed (exit {:?}); its output is above",
+            "compose/build-offline.sh demo-service agent-lite inventory postgres failed (exit {:?}); its output is above",
             again.code
         );
         false
@@ -203,9 +203,15 @@ fn the_whole_lab_runs_in_compose() {
 
     // --- up -------------------------------------------------------------------------------
     let services: Vec<&str> = if with_loadgen {
-        vec!["agent-lite", "demo-service", "loadgen"]
+        vec![
+            "agent-lite",
+            "postgres",
+            "inventory",
+            "demo-service",
+            "loadgen",
+        ]
     } else {
-        vec!["agent-lite", "demo-service"]
+        vec!["agent-lite", "postgres", "inventory", "demo-service"]
     };
     let mut up_args = vec!["up", "-d", "--no-build"];
     up_args.extend(&services);
@@ -425,6 +431,67 @@ fn the_whole_lab_runs_in_compose() {
     println!(
         "traces: {} demo-service traces with env e2e and version 1.0-e2e",
         traces.len()
+    );
+
+    // --- one trace across demo-service, inventory and PostgreSQL ---------------------------
+    // A few /slow requests of its own, so the check does not depend on the scenario's mix.
+    let demo = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    for _ in 0..3 {
+        let status = demo
+            .get(format!("http://127.0.0.1:{demo_port}/slow?ms=20"))
+            .send()
+            .map(|r| r.status().as_u16());
+        assert_eq!(
+            status.ok(),
+            Some(200),
+            "/slow through inventory and PostgreSQL"
+        );
+    }
+    let distributed = wait_for(
+        "a /slow trace with spans of demo-service, inventory and a postgres query",
+        2 * MIN,
+        Duration::from_secs(2),
+        || {
+            let found = api
+                .get("/api/v0/traces?service=demo-service&resource=GET%20/slow&env=e2e&limit=20")?;
+            found["traces"].as_array()?.iter().find_map(|t| {
+                let id = t["trace_id"].as_str()?;
+                let trace = api.get(&format!("/api/v0/traces/{id}"))?;
+                let spans = trace["spans"].as_array()?.clone();
+                let has = |service: &str, name: &str| {
+                    spans
+                        .iter()
+                        .any(|s| s["service"] == service && s["name"] == name)
+                };
+                (has("demo-service", "http.client.request")
+                    && has("inventory", "http.server.request")
+                    && has("inventory", "postgres.query"))
+                .then_some(spans)
+            })
+        },
+    );
+    let query = distributed
+        .iter()
+        .find(|s| s["name"] == "postgres.query")
+        .expect("seen above");
+    for (key, want) in [
+        ("db.system", "postgresql"),
+        ("db.name", "inventory"),
+        ("peer.service", "postgres"),
+        ("out.host", "postgres"),
+        ("span.kind", "client"),
+        ("env", "e2e"),
+    ] {
+        assert_eq!(query["meta"][key], want, "{key} of the query span: {query}");
+    }
+    assert_eq!(query["type"], "sql", "{query}");
+    println!(
+        "distributed trace: {} spans across demo-service, inventory and postgres ({})",
+        distributed.len(),
+        query["resource"]
     );
 
     // --- host metrics -------------------------------------------------------------------
