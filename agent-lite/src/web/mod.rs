@@ -63,8 +63,7 @@ pub fn router(all: Everything) -> Router {
     let state = ApiState(all);
     Router::new()
         .route("/", get(ui::index))
-        .route("/ui/app.js", get(ui::app_js))
-        .route("/ui/style.css", get(ui::style))
+        .route("/ui/{*path}", get(ui::file))
         .route("/api", get(api::index))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/metrics", get(api::metrics))
