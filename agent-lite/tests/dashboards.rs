@@ -85,7 +85,9 @@ fn datadogs_client_lists_creates_and_reads_dashboards() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let (dir, state) = (tmp.path().join("dashboards"), tmp.path().join("state"));
     std::fs::create_dir(&dir).expect("folder");
-    std::fs::write(dir.join("example.json"), FIXTURE).expect("fixture");
+    let mut in_file: Value = serde_json::from_str(FIXTURE).expect("fixture JSON");
+    in_file["id"] = json!("abc-def-ghi");
+    std::fs::write(dir.join("example.json"), in_file.to_string()).expect("fixture");
     std::fs::write(
         dir.join("broken.json"),
         r#"{"title": "no layout", "widgets": []}"#,
@@ -151,17 +153,15 @@ print(json.dumps({'id': made.id, 'url': made.url, 'title': got.title, 'widgets':
 
     // The folder's dashboard is read-only; the broken file is refused, the other loaded.
     let (_, list) = send(&agent, "GET", "/api/v1/dashboard", None);
-    let from_file = list["dashboards"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|d| {
-            d["title"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("Example"))
-        })
-        .expect("the folder's dashboard is listed");
-    let file_id = from_file["id"].as_str().unwrap_or_default();
+    assert!(
+        list["dashboards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["id"] == "abc-def-ghi"),
+        "the folder's dashboard keeps its exported id: {list}"
+    );
+    let file_id = "abc-def-ghi";
     let (status, body) = send(
         &agent,
         "DELETE",

@@ -14,10 +14,11 @@ import logs from "./views/logs.js";
 import runtime from "./views/runtime.js";
 import { monitors, monitor } from "./views/monitors.js";
 import events from "./views/events.js";
+import { dashboards, dashboard } from "./views/dashboards.js";
 
 // `#/name/arg?params` → views[name](params, arg). `parent` keeps a detail page's nav entry lit.
-const views = { overview, infrastructure, apm, traces, trace, logs, runtime, monitors, monitor, events };
-const parent = { trace: "traces", monitor: "monitors" };
+const views = { overview, infrastructure, apm, traces, trace, logs, runtime, monitors, monitor, events, dashboards, dashboard };
+const parent = { trace: "traces", monitor: "monitors", dashboard: "dashboards" };
 
 const $range = document.getElementById("range");
 const $live = document.getElementById("live");
@@ -44,6 +45,6 @@ $range.addEventListener("change", route);
 setInterval(() => {
   // Live refresh, except on pages someone is reading in detail or editing.
   const hash = location.hash;
-  if ($live.checked && !hash.startsWith("#/trace/") && !document.activeElement.matches("input, select, textarea")) route();
+  if ($live.checked && !hash.startsWith("#/trace/") && !document.activeElement.matches("input, select, textarea") && !document.querySelector("#widget-editor > *")) route();
 }, 10000);
 route();
