@@ -84,6 +84,9 @@ pub struct RunConfig {
 
     #[command(flatten)]
     pub monitors: crate::monitors::MonitorsConfig,
+
+    #[command(flatten)]
+    pub dashboards: crate::dashboards::DashboardsConfig,
 }
 
 impl Cli {

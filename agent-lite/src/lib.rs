@@ -20,6 +20,7 @@ pub mod collectors;
 pub mod config;
 pub mod config_file;
 pub mod counters;
+pub mod dashboards;
 pub mod hostname;
 pub mod http_server;
 pub mod intake;

@@ -10,6 +10,7 @@ use clap::{CommandFactory as _, Parser};
 use agent_lite::apm::trace_store::SharedTraces;
 use agent_lite::config::{Cli, Command, RunConfig, StatusConfig};
 use agent_lite::counters::{Counters, Family};
+use agent_lite::dashboards::registry::SharedDashboards;
 use agent_lite::hostname::Hostname;
 use agent_lite::http_server::{self, Refusals};
 use agent_lite::monitors::registry::SharedRegistry;
@@ -18,7 +19,7 @@ use agent_lite::status::Everything;
 use agent_lite::store::events::{Event, SharedEvents};
 use agent_lite::store::logs::{Logs, SharedLogs};
 use agent_lite::store::{SharedStore, Store};
-use agent_lite::{collectors, config_file, intake, monitors, status, web};
+use agent_lite::{collectors, config_file, dashboards, intake, monitors, status, web};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -158,12 +159,23 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         host: host.clone(),
     };
     let notifier = monitors::setup(&cfg.monitors, &monitor_parts)?;
+    let dashboard_parts = dashboards::Parts {
+        dashboards: SharedDashboards::default(),
+        events: events.clone(),
+        host: host.clone(),
+    };
+    dashboards::setup(
+        &cfg.dashboards,
+        cfg.monitors.state_dir.clone(),
+        &dashboard_parts,
+    )?;
     let everything = Everything {
         store: store.clone(),
         events: events.clone(),
         traces: traces.clone(),
         logs,
         monitors: registry,
+        dashboards: dashboard_parts.dashboards.clone(),
         webhooks: notifier.deliveries().clone(),
         counters: counters.clone(),
         collectors: collectors_health,
@@ -207,6 +219,11 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let housekeeping = tokio::spawn(status::housekeeping(store, counters, host.clone()));
+    let dashboards_task = tokio::spawn(dashboards::run(
+        cfg.dashboards.clone(),
+        dashboard_parts,
+        stop.clone(),
+    ));
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),
         monitor_parts,
@@ -245,6 +262,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     }
     housekeeping.abort();
     let _ = monitors_task.await;
+    let _ = dashboards_task.await;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use crate::apm::trace_store::SharedTraces;
 use crate::clock::now_secs;
 use crate::collectors::health::CollectorsHealth;
 use crate::counters::Counters;
+use crate::dashboards::registry::SharedDashboards;
 use crate::hostname::Hostname;
 use crate::monitors::notify::Deliveries;
 use crate::monitors::registry::SharedRegistry;
@@ -26,6 +27,7 @@ pub struct Everything {
     pub traces: SharedTraces,
     pub logs: SharedLogs,
     pub monitors: SharedRegistry,
+    pub dashboards: SharedDashboards,
     pub webhooks: Deliveries,
     pub counters: Counters,
     pub collectors: Arc<CollectorsHealth>,
@@ -81,8 +83,13 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
         json!({"kept": logs.len(), "dropped": logs.dropped})
     };
     let events = all.events.lock().len();
+    let dashboards = {
+        let d = all.dashboards.lock();
+        json!({"loaded": d.entries().count(), "refused": d.refused})
+    };
     json!({
         "monitors": monitors,
+        "dashboards": dashboards,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": all.host.as_str(),
         "uptime_secs": all.started.elapsed().as_secs(),

@@ -8,6 +8,7 @@
 
 mod api;
 mod config;
+mod dashboards;
 mod monitors;
 mod prometheus;
 mod ui;
@@ -22,6 +23,7 @@ pub use config::WebConfig;
 
 use crate::apm::trace_store::SharedTraces;
 use crate::counters::{Counters, Family};
+use crate::dashboards::registry::SharedDashboards;
 use crate::monitors::registry::SharedRegistry;
 use crate::status::Everything;
 use crate::store::events::SharedEvents;
@@ -50,6 +52,7 @@ parts! {
     SharedTraces => traces,
     SharedLogs => logs,
     SharedRegistry => monitors,
+    SharedDashboards => dashboards,
     Counters => counters,
 }
 
@@ -63,8 +66,7 @@ pub fn router(all: Everything) -> Router {
     let state = ApiState(all);
     Router::new()
         .route("/", get(ui::index))
-        .route("/ui/app.js", get(ui::app_js))
-        .route("/ui/style.css", get(ui::style))
+        .route("/ui/{*path}", get(ui::file))
         .route("/api", get(api::index))
         .route("/api/v1/query", get(api::query))
         .route("/api/v1/metrics", get(api::metrics))
@@ -85,6 +87,17 @@ pub fn router(all: Everything) -> Router {
                 .delete(monitors::delete),
         )
         .route("/api/v0/monitors/{id}/history", get(monitors::history))
+        .route(
+            "/api/v1/dashboard",
+            get(dashboards::list).post(dashboards::create),
+        )
+        .route(
+            "/api/v1/dashboard/{id}",
+            get(dashboards::get)
+                .put(dashboards::update)
+                .delete(dashboards::delete),
+        )
+        .route("/dashboard/{*path}", get(dashboards::open))
         .route("/status", get(api::status))
         .route("/metrics", get(prometheus::exposition))
         .layer(middleware::from_fn(refuse_announced_oversize))

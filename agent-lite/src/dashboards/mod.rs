@@ -1,0 +1,151 @@
+//! Dashboards in Datadog's dashboard JSON: loaded from a folder (and again when a file
+//! changes), made and changed through Datadog's dashboard API (`web/dashboards.rs`), kept in
+//! the state folder, rendered by the page (`web/ui/views/dashboard.js`).
+//!
+//! - `definition`: the checks Datadog's API makes, with the JSON path of a refusal;
+//! - `id`: Datadog's `abc-def-ghi` ids and url slugs;
+//! - `registry`: the dashboards, from files (read-only) and from the API (saved).
+//!
+//! The folder is polled, as the monitors' is: change events do not cross Docker Desktop's
+//! bind mounts.
+
+pub mod definition;
+pub mod id;
+pub mod registry;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+
+use crate::hostname::Hostname;
+use crate::shutdown::Stop;
+use crate::store::events::{Event, SharedEvents};
+use registry::{json_files, Dashboards, Refusal, SharedDashboards};
+
+const POLL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Args)]
+pub struct DashboardsConfig {
+    /// Folder of dashboards in Datadog's dashboard JSON (one per `*.json` file), loaded at
+    /// start and on change; read-only through the API.
+    #[arg(long, env = "AGENT_LITE_DASHBOARDS_DIR", value_name = "DIR")]
+    pub dashboards_dir: Option<PathBuf>,
+}
+
+/// What the dashboards' task writes besides its registry: refusals become events.
+#[derive(Clone)]
+pub struct Parts {
+    pub dashboards: SharedDashboards,
+    pub events: SharedEvents,
+    pub host: Hostname,
+}
+
+type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+fn fingerprint(dir: &Path) -> Fingerprint {
+    json_files(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            (p, modified, meta.map_or(0, |m| m.len()))
+        })
+        .collect()
+}
+
+/// The dashboards as a start finds them: the saved ones (`state_dir`, shared with the
+/// monitors: AGENT_LITE_STATE_DIR), then the folder.
+pub fn setup(
+    cfg: &DashboardsConfig,
+    state_dir: Option<PathBuf>,
+    parts: &Parts,
+) -> anyhow::Result<()> {
+    let mut dashboards = Dashboards::new(state_dir);
+    for error in dashboards.restore_saved() {
+        tracing::warn!(%error, "a saved dashboard was refused");
+    }
+    *parts.dashboards.lock() = dashboards;
+    if let Some(dir) = &cfg.dashboards_dir {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "the dashboards folder {} does not exist (AGENT_LITE_DASHBOARDS_DIR)",
+                dir.display()
+            );
+        }
+        reload(parts, dir);
+    }
+    Ok(())
+}
+
+/// Reads every file of the folder; one that is not JSON is refused with its reason.
+fn load_dir(dir: &Path) -> Result<(Vec<(PathBuf, serde_json::Value)>, Vec<Refusal>), String> {
+    let files = json_files(dir)
+        .map_err(|e| format!("cannot read the dashboards folder {}: {e}", dir.display()))?;
+    let (mut loaded, mut refused) = (Vec::new(), Vec::new());
+    for path in files {
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not valid JSON: {e}")));
+        match read {
+            Ok(v) => loaded.push((path, v)),
+            Err(error) => refused.push(Refusal {
+                file: path.display().to_string(),
+                error,
+            }),
+        }
+    }
+    Ok((loaded, refused))
+}
+
+/// Loads the folder again; refused definitions are logged and become events, and the
+/// others load.
+pub fn reload(parts: &Parts, dir: &Path) {
+    let (loaded, mut refused) = match load_dir(dir) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "dashboards folder unreadable; keeping the dashboards loaded");
+            return;
+        }
+    };
+    let count = {
+        let mut dashboards = parts.dashboards.lock();
+        dashboards.replace_file_dashboards(loaded);
+        dashboards.refused.extend(refused.iter().cloned());
+        refused = dashboards.refused.clone();
+        dashboards.entries().count()
+    };
+    tracing::info!(dashboards = count, refused = refused.len(), folder = %dir.display(), "dashboards loaded");
+    for r in refused {
+        tracing::warn!(file = %r.file, error = %r.error, "dashboard refused");
+        parts.events.lock().push(Event::own(
+            &parts.host,
+            "Dashboard refused",
+            format!("{}: {}", r.file, r.error),
+        ));
+    }
+}
+
+/// Reloads the folder when it changes, until `stop`.
+pub async fn run(cfg: DashboardsConfig, parts: Parts, stop: Stop) {
+    let Some(dir) = cfg.dashboards_dir else {
+        return;
+    };
+    let mut poll = tokio::time::interval(POLL);
+    let mut seen = fingerprint(&dir);
+    let stop = stop.wait();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = poll.tick() => {
+                let now = fingerprint(&dir);
+                if now != seen {
+                    seen = now;
+                    reload(&parts, &dir);
+                }
+            }
+            () = &mut stop => break,
+        }
+    }
+}
