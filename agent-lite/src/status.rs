@@ -24,6 +24,7 @@ pub struct Everything {
     pub store: SharedStore,
     pub events: SharedEvents,
     pub traces: SharedTraces,
+    pub profiles: crate::intake::profiles::SharedProfiles,
     pub logs: SharedLogs,
     pub monitors: SharedRegistry,
     pub webhooks: Deliveries,
@@ -81,7 +82,12 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
         json!({"kept": logs.len(), "dropped": logs.dropped})
     };
     let events = all.events.lock().len();
+    let profiles = {
+        let p = all.profiles.lock();
+        json!({"kept": p.len(), "approx_bytes": p.bytes(), "evicted": p.evicted})
+    };
     json!({
+        "profiles": profiles,
         "monitors": monitors,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": all.host.as_str(),

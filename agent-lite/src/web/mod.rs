@@ -48,6 +48,7 @@ parts! {
     SharedStore => store,
     SharedEvents => events,
     SharedTraces => traces,
+    crate::intake::profiles::SharedProfiles => profiles,
     SharedLogs => logs,
     SharedRegistry => monitors,
     Counters => counters,
