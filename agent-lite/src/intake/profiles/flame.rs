@@ -91,12 +91,13 @@ impl Builder {
         i
     }
 
-    /// One sample: its frames root first, and its value.
-    fn add(&mut self, frames: &[&str], value: i64) {
+    /// One sample: its frames root first, and its value; the tree takes its first
+    /// `tree_depth` frames (the top table all of them).
+    fn add(&mut self, frames: &[&str], value: i64, tree_depth: usize) {
         self.samples += 1;
         let mut at = 0;
         self.values[0] += value;
-        for frame in frames {
+        for frame in frames.iter().take(tree_depth) {
             at = self.child(at, frame);
             self.values[at] += value;
         }
@@ -155,6 +156,18 @@ pub fn aggregate(
     profile_type: &str,
     spans: &SpanFilter,
 ) -> Aggregate {
+    aggregate_to_depth(profiles, profile_type, spans, MAX_DEPTH)
+}
+
+/// [`aggregate`] with the tree cut at `tree_depth` frames (each node then holds what ran under
+/// it); a reader whose JSON parser limits nesting (serde_json's is 128 levels, two a frame)
+/// asks for less.
+pub fn aggregate_to_depth(
+    profiles: &[std::sync::Arc<StoredProfile>],
+    profile_type: &str,
+    spans: &SpanFilter,
+    tree_depth: usize,
+) -> Aggregate {
     let mut b = Builder::new();
     let mut unit = String::new();
     let mut merged = 0;
@@ -170,7 +183,7 @@ pub fn aggregate(
                 unit = attachment.sample_types[index].1.clone();
             }
             merged += 1;
-            add_profile(&mut b, &p, index, spans);
+            add_profile(&mut b, &p, index, spans, tree_depth);
         }
     }
     let mut top: Vec<TopEntry> = b
@@ -200,7 +213,7 @@ pub fn aggregate(
     }
 }
 
-fn add_profile(b: &mut Builder, p: &Profile, index: usize, spans: &SpanFilter) {
+fn add_profile(b: &mut Builder, p: &Profile, index: usize, spans: &SpanFilter, tree_depth: usize) {
     let functions: HashMap<u64, &str> = p
         .functions
         .iter()
@@ -231,7 +244,7 @@ fn add_profile(b: &mut Builder, p: &Profile, index: usize, spans: &SpanFilter) {
         // A stack deeper than any real one is cut (its root side kept), so that the tree's
         // depth, and the recursion that writes it, stay bounded whatever the upload says.
         frames.truncate(MAX_DEPTH);
-        b.add(&frames, value);
+        b.add(&frames, value, tree_depth);
     }
 }
 

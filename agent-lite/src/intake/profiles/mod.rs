@@ -188,6 +188,7 @@ fn decode_upload(
             name: name.clone(),
             uploaded: part.bytes.clone(),
             sample_types: pprof::sample_types(&profile),
+            measured: pprof::measured(&profile),
         });
     }
     if attachments.is_empty() {

@@ -105,6 +105,18 @@ pub fn string(p: &Profile, i: i64) -> &str {
         .map_or("", String::as_str)
 }
 
+/// Whether each sample type has a sample of its own: profilers declare types they did not
+/// measure (Python's lists GPU and lock types with no sample), which the type list leaves out.
+pub fn measured(p: &Profile) -> Vec<bool> {
+    (0..p.sample_types.len())
+        .map(|i| {
+            p.samples
+                .iter()
+                .any(|s| s.values.get(i).is_some_and(|v| *v != 0))
+        })
+        .collect()
+}
+
 /// The profile's sample types, as `(type, unit)`: `("cpu-time", "nanoseconds")`, ...
 pub fn sample_types(p: &Profile) -> Vec<(String, String)> {
     p.sample_types
@@ -119,13 +131,14 @@ pub fn sample_types(p: &Profile) -> Vec<(String, String)> {
 pub fn profile_type(sample_type: &str) -> &str {
     match sample_type {
         "cpu-time" | "cpu-samples" | "cpu" => "cpu",
-        "wall-time" | "wall" | "sample" => "wall",
+        "wall-time" | "wall-samples" | "wall" | "sample" => "wall",
         "alloc-samples" | "alloc-space" | "alloc-size" | "alloc_objects" | "alloc_space" => "alloc",
         "heap-space" | "heap-live-size" | "heap-live-samples" | "inuse_space" | "inuse_objects" => {
             "heap"
         }
         "exception-samples" => "exception",
         t if t.starts_with("lock-") => "lock",
+        t if t.starts_with("gpu-") => "gpu",
         t => t,
     }
 }

@@ -15,6 +15,8 @@ pub struct Attachment {
     pub uploaded: Bytes,
     /// Its sample types, `(type, unit)`.
     pub sample_types: Vec<(String, String)>,
+    /// Which of them has samples.
+    pub measured: Vec<bool>,
 }
 
 /// What an upload says of itself: unified service tags, the runtime, the time it covers.
@@ -42,10 +44,18 @@ pub struct StoredProfile {
 }
 
 impl StoredProfile {
-    /// Its profile types (`cpu`, `wall`, ...), each once, in the order its attachments give.
+    /// Its profile types with samples (`cpu`, `wall`, ...), each once, in the order its
+    /// attachments give.
     pub fn types(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for (t, _) in self.attachments.iter().flat_map(|a| &a.sample_types) {
+        let measured = self.attachments.iter().flat_map(|a| {
+            a.sample_types
+                .iter()
+                .zip(&a.measured)
+                .filter(|(_, m)| **m)
+                .map(|(t, _)| t)
+        });
+        for (t, _) in measured {
             let t = super::pprof::profile_type(t);
             if !out.contains(&t) {
                 out.push(t);

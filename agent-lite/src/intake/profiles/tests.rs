@@ -302,6 +302,7 @@ fn the_store_keeps_the_newest_within_its_count_and_bytes() {
         name: "profile.pprof".into(),
         uploaded: Bytes::from(vec![0; 600]),
         sample_types: vec![],
+        measured: vec![],
     };
     by_bytes.insert(meta(0), vec![att()]);
     by_bytes.insert(meta(1), vec![att()]);
