@@ -45,6 +45,16 @@ fn serve(cfg: ServeConfig) -> ExitCode {
 
 async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     let telemetry = Telemetry::init(&cfg)?;
+    if cfg.profiling_enabled {
+        telemetry::profiler::start(telemetry::profiler::Settings {
+            agent_url: cfg.trace_agent_url(),
+            upload_period: std::time::Duration::from_secs(cfg.profiling_upload_period_secs),
+            hz: cfg.profiling_hz,
+            service: cfg.service.clone(),
+            env: cfg.env.clone(),
+            version: cfg.version.clone(),
+        })?;
+    }
     let runtimes = Runtimes::default();
     runtimes.register_current();
 
