@@ -65,6 +65,9 @@ pub struct RunConfig {
     pub traces: crate::intake::traces::TraceIntakeConfig,
 
     #[command(flatten)]
+    pub profiles: crate::intake::profiles::ProfilesConfig,
+
+    #[command(flatten)]
     pub dogstatsd: crate::intake::dogstatsd::DogStatsDConfig,
 
     #[command(flatten)]

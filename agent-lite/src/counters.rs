@@ -52,6 +52,8 @@ list! {
         StatsPayloads = "stats.payloads",
         /// Stats groups in accepted client stats payloads.
         StatsGroups = "stats.groups",
+        /// Profile uploads (`/profiling/v1/input`) accepted and kept.
+        ProfilesReceived = "profiles.received",
         /// DogStatsD datagrams received.
         DogstatsdPackets = "dogstatsd.packets",
         /// DogStatsD metric lines taken.
@@ -108,10 +110,12 @@ list! {
         TracesRejected = "traces.rejected",
         /// Trace payloads accepted, by version (`v0.3`, `v0.4`, `v0.5`).
         TracesPayloads = "traces.payloads",
-        /// Tracers' side channels, accepted and counted (`telemetry`, `profiling`, `evp_proxy`, `debugger`, `tracer_flare`, `pipeline_stats`, `remote_config`, `unknown_path`).
+        /// Tracers' side channels, accepted and counted (`telemetry`, `evp_proxy`, `debugger`, `tracer_flare`, `pipeline_stats`, `remote_config`, `unknown_path`).
         TracesSide = "traces.side",
         /// Client stats payloads refused, by reason (`invalid_msgpack`, `invalid_sketch`, `too_large`, `unreadable_body`).
         StatsRejected = "stats.rejected",
+        /// Profile uploads refused, by reason (`bad_content_type`, `invalid_multipart`, `no_event`, `invalid_event`, `missing_attachment`, `no_pprof`, `bad_compression`, `invalid_pprof`, `too_large`, `unreadable_body`).
+        ProfilesRejected = "profiles.rejected",
         /// DogStatsD lines or datagrams refused, by reason (`no_value`, `bad_value`, `packet_too_large`, ...).
         DogstatsdRejected = "dogstatsd.rejected",
         /// API requests refused, by the status' reason (`bad_request`, `not_found`, `payload_too_large`, `malformed_http`, ...).

@@ -127,6 +127,10 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let store = SharedStore::new(Store::new(cfg.store.limits()));
     let events = SharedEvents::default();
     let traces = SharedTraces::new(cfg.trace_store.build());
+    let profiles = intake::profiles::SharedProfiles::new(intake::profiles::ProfileStore::new(
+        cfg.profiles.max_profiles,
+        cfg.profiles.max_profile_bytes,
+    ));
     let logs = SharedLogs::new(Logs::new(cfg.logs.max_log_lines));
     let registry = SharedRegistry::default();
     let counters = Counters::default();
@@ -173,6 +177,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         store: store.clone(),
         events: events.clone(),
         traces: traces.clone(),
+        profiles: profiles.clone(),
         logs,
         monitors: registry,
         dashboards: dashboard_parts.dashboards.clone(),
@@ -192,6 +197,14 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             traces,
             counters: counters.clone(),
         },
+        intake::profiles::router(
+            intake::profiles::Output {
+                profiles,
+                counters: counters.clone(),
+                host: host.clone(),
+            },
+            &cfg.profiles,
+        ),
         stop.clone(),
     ));
     listeners.spawn({

@@ -25,6 +25,7 @@ pub struct Everything {
     pub store: SharedStore,
     pub events: SharedEvents,
     pub traces: SharedTraces,
+    pub profiles: crate::intake::profiles::SharedProfiles,
     pub logs: SharedLogs,
     pub monitors: SharedRegistry,
     pub dashboards: SharedDashboards,
@@ -87,7 +88,12 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
         let d = all.dashboards.lock();
         json!({"loaded": d.entries().count(), "refused": d.refused})
     };
+    let profiles = {
+        let p = all.profiles.lock();
+        json!({"kept": p.len(), "approx_bytes": p.bytes(), "evicted": p.evicted})
+    };
     json!({
+        "profiles": profiles,
         "monitors": monitors,
         "dashboards": dashboards,
         "version": env!("CARGO_PKG_VERSION"),

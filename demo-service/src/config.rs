@@ -154,6 +154,18 @@ pub struct ServeConfig {
     #[arg(long, env = "DD_RUNTIME_METRICS_ENABLED", default_value = "false", value_parser = parse_dd_bool)]
     pub runtime_metrics_enabled: bool,
 
+    /// Run the continuous CPU profiler and send its profiles to the Agent (`/profiling/v1/input`).
+    #[arg(long, env = "DD_PROFILING_ENABLED", default_value = "false", value_parser = parse_dd_bool)]
+    pub profiling_enabled: bool,
+
+    /// Seconds between two profile uploads.
+    #[arg(long, env = "DD_PROFILING_UPLOAD_PERIOD", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub profiling_upload_period_secs: u64,
+
+    /// CPU samples a CPU-second taken by the profiler.
+    #[arg(long, env = "DEMO_PROFILING_HZ", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub profiling_hz: u32,
+
     /// Seconds between two runtime metrics reports.
     #[arg(long, env = "DEMO_RUNTIME_METRICS_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub runtime_metrics_interval_secs: u64,

@@ -23,6 +23,43 @@ pub fn receive_traces(version: Version, content_type: &str, body: &[u8]) {
     }
 }
 
+/// The boundary of the profile uploads in the corpus (fuzz/corpus/profiles): each input is
+/// a multipart body sent with this boundary.
+pub const PROFILE_BOUNDARY: &str = "lab-fuzz-boundary";
+
+/// A profile upload received by a fresh agent: split, read, each pprof decoded and kept, or
+/// refused with its reason; what was kept is then merged for each of its types, with and
+/// without a span filter, as the aggregate API does.
+pub fn receive_profile(body: &[u8]) {
+    use agent_lite::intake::profiles::{self, flame, store};
+    let out = profiles::Output::default();
+    let content_type = format!("multipart/form-data; boundary={PROFILE_BOUNDARY}");
+    let limit = profiles::ProfilesConfig::default().max_upload_bytes;
+    match profiles::receive(&out, Some(&content_type), body.to_vec().into(), limit) {
+        Ok(_) => {
+            let kept = out.profiles.lock().list(&store::Filter::default());
+            for p in &kept {
+                for t in p.types() {
+                    let _ = serde_json::to_string(&flame::aggregate(
+                        &kept,
+                        t,
+                        &flame::SpanFilter::default(),
+                    ));
+                    let spans = flame::SpanFilter {
+                        local_root_span_ids: vec![1],
+                        span_ids: vec![2],
+                    };
+                    let _ = flame::aggregate(&kept, t, &spans);
+                }
+            }
+        }
+        Err(e) => {
+            // The 400's body.
+            let _ = e.to_string();
+        }
+    }
+}
+
 /// An hour before [`NOW`] of what the lab's monitors read, every 10 s: host CPU, memory and
 /// disk, container CPU against its limit and restarts, the demo service's trace metrics (hits,
 /// errors, latency distribution), with incidents in the last 20 minutes (CPU spike, error

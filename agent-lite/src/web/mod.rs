@@ -1,5 +1,6 @@
 //! The API on 5002, in the shapes of Datadog's public API where Datadog has one: metric
-//! queries, metric and tag listings, events; trace search (our own shape, `/api/v0`);
+//! queries, metric and tag listings, events; trace search and profiles (our own shape,
+//! `/api/v0`);
 //! Prometheus exposition; agent-lite's status.
 //!
 //! Every request the API refuses (a 4xx: a query that does not parse, a monitor that is not
@@ -10,6 +11,7 @@ mod api;
 mod config;
 mod dashboards;
 mod monitors;
+mod profiles;
 mod prometheus;
 mod ui;
 
@@ -50,6 +52,7 @@ parts! {
     SharedStore => store,
     SharedEvents => events,
     SharedTraces => traces,
+    crate::intake::profiles::SharedProfiles => profiles,
     SharedLogs => logs,
     SharedRegistry => monitors,
     SharedDashboards => dashboards,
@@ -75,6 +78,9 @@ pub fn router(all: Everything) -> Router {
         .route("/api/v0/traces", get(api::traces))
         .route("/api/v0/logs", get(api::logs))
         .route("/api/v0/traces/{trace_id}", get(api::trace))
+        .route("/api/v0/profiles", get(profiles::list))
+        .route("/api/v0/profiles/aggregate", get(profiles::aggregate))
+        .route("/api/v0/profiles/{id}", get(profiles::get))
         .route(
             "/api/v1/monitor",
             get(monitors::list).post(monitors::create),

@@ -2,6 +2,7 @@
 //! Datadog's official Rust tracer, JSON log lines on stdout, runtime metrics over DogStatsD.
 
 pub mod json_logs;
+pub mod profiler;
 pub mod runtime_metrics;
 pub mod span_accounting;
 pub mod tracer_drops;
@@ -110,8 +111,12 @@ impl Telemetry {
         let count = cfg
             .trace_enabled
             .then(|| CountingLayer(spans.clone()).with_filter(filter_fn(becomes_a_span)));
+        // The profiler's span labels read the tracer's span ids: only with both on.
+        let span_labels = (cfg.trace_enabled && cfg.profiling_enabled)
+            .then(|| profiler::span_labels::SpanLabels.with_filter(filter_fn(becomes_a_span)));
         Registry::default()
             .with(otel)
+            .with(span_labels)
             .with(count)
             .with(drops)
             .with(logs)

@@ -1,6 +1,6 @@
 //! The trace intake on 8126, as tracers expect the Agent: `/v0.3|4|5/traces`, `/info`,
-//! `/v0.7/config`, and the side channels (telemetry, client stats, profiling, ...) accepted
-//! and counted.
+//! `/v0.7/config`, and the side channels (telemetry, client stats, ...) accepted and counted;
+//! other intakes on the same port (profiles) come in as `extra` routes.
 //!
 //! By default `/info` does not advertise `/v0.6/stats` nor `client_drop_p0s`: tracers then send
 //! every trace and compute no stats of their own, so the hits and errors agent-lite computes
@@ -59,6 +59,7 @@ pub async fn serve(
     listeners: Listeners,
     cfg: TraceIntakeConfig,
     out: Output,
+    extra: Router,
     stop: Stop,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
@@ -66,7 +67,7 @@ pub async fn serve(
         counters: out.counters.clone(),
         family: Family::TracesRejected,
     };
-    let app = router(out, cfg.max_payload_bytes, cfg.client_stats);
+    let app = extra.merge(router(out, cfg.max_payload_bytes, cfg.client_stats));
     let tcp = http_server::serve(
         listeners.tcp,
         app.clone(),
@@ -363,7 +364,6 @@ async fn side_channel(State(intake): State<Intake>, uri: Uri) -> StatusCode {
     let path = uri.path();
     let family = [
         ("/telemetry/proxy/", "telemetry"),
-        ("/profiling/", "profiling"),
         ("/evp_proxy/", "evp_proxy"),
         ("/debugger/", "debugger"),
         ("/tracer_flare/", "tracer_flare"),

@@ -1,0 +1,79 @@
+//! The service's continuous CPU profiler (`DD_PROFILING_ENABLED=true`): about 100 samples a
+//! CPU-second (`sampler`), each labelled with the span it ran under (`span_labels`), made into
+//! a pprof and sent to the Agent every `DD_PROFILING_UPLOAD_PERIOD` seconds (`export`), in the
+//! upload Datadog's profilers send.
+
+mod export;
+pub mod sampler;
+pub mod span_labels;
+
+use std::time::{Duration, Instant, SystemTime};
+
+/// How the profiler runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub agent_url: String,
+    pub upload_period: Duration,
+    pub hz: u32,
+    pub service: String,
+    pub env: String,
+    pub version: String,
+}
+
+/// Starts sampling and the thread that drains, builds and uploads; it runs until the process
+/// ends (the last partial period is not sent).
+pub fn start(settings: Settings) -> anyhow::Result<()> {
+    let exporter = export::exporter(
+        &settings.agent_url,
+        &[
+            ("service", &settings.service),
+            ("env", &settings.env),
+            ("version", &settings.version),
+            ("language", "rust"),
+            ("runtime", "rust"),
+            ("profiler_version", env!("CARGO_PKG_VERSION")),
+        ],
+    )?;
+    sampler::start(settings.hz)?;
+    let period_ns = 1_000_000_000 / i64::from(settings.hz.max(1));
+    let mut profile = export::new_profile(period_ns)?;
+    std::thread::Builder::new()
+        .name("demo-service-profiler".into())
+        .spawn(move || {
+            let mut symbols = export::Symbols::default();
+            let mut samples = Vec::new();
+            let mut taken = 0usize;
+            let mut started = Instant::now();
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                sampler::drain(&mut samples);
+                taken += samples.len();
+                if let Err(e) = export::add(&mut profile, &samples, &mut symbols, period_ns) {
+                    tracing::warn!(error = %format!("{e:#}"), "samples lost");
+                }
+                samples.clear();
+                if started.elapsed() < settings.upload_period {
+                    continue;
+                }
+                let duration = started.elapsed();
+                started = Instant::now();
+                let next = match export::new_profile(period_ns) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "the profiler stops");
+                        sampler::stop();
+                        return;
+                    }
+                };
+                let done = std::mem::replace(&mut profile, next);
+                match export::send(&exporter, done, SystemTime::now(), duration) {
+                    Ok(()) => tracing::debug!(samples = taken, "profile sent"),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), samples = taken, "profile not sent")
+                    }
+                }
+                taken = 0;
+            }
+        })?;
+    Ok(())
+}
