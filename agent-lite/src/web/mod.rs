@@ -10,6 +10,7 @@ mod api;
 mod config;
 mod monitors;
 mod prometheus;
+mod service_map;
 mod ui;
 
 use axum::extract::{FromRef, Request, State};
@@ -73,6 +74,11 @@ pub fn router(all: Everything) -> Router {
         .route("/api/v0/traces", get(api::traces))
         .route("/api/v0/logs", get(api::logs))
         .route("/api/v0/traces/{trace_id}", get(api::trace))
+        .route("/api/v0/service_map", get(service_map::map))
+        .route(
+            "/api/v0/services/{service}/dependencies",
+            get(service_map::dependencies),
+        )
         .route(
             "/api/v1/monitor",
             get(monitors::list).post(monitors::create),
