@@ -74,6 +74,10 @@ list! {
         CollectorsContainersErrors = "collectors.containers.errors",
         /// Containers that could not be read in a collection (one that stopped meanwhile, mostly).
         CollectorsContainersReadErrors = "collectors.containers.read_errors",
+        /// Postgres check collections run.
+        CollectorsPostgresRuns = "collectors.postgres.runs",
+        /// Postgres check collections that failed (no connection, or a query refused).
+        CollectorsPostgresErrors = "collectors.postgres.errors",
         /// Docker Engine events received.
         CollectorsDockerEventsReceived = "collectors.docker_events.received",
         /// Times the Docker event stream ended and was taken up again.

@@ -246,6 +246,18 @@ fn print_collectors(c: &serde_json::Value) {
         ),
         state => println!("    containers (Docker Engine): {state}"),
     }
+    let pg = &c["postgres"];
+    if pg["state"].as_str().is_some_and(|s| s != "off") {
+        println!(
+            "    postgres check ({}): {}{}",
+            pg["target"].as_str().unwrap_or("?"),
+            pg["state"].as_str().unwrap_or("?"),
+            pg["reason"]
+                .as_str()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
     let logs = &c["logs"];
     let followed: Vec<&str> = logs["containers_followed"]
         .as_array()

@@ -4,6 +4,7 @@
 
 pub mod client_stats;
 mod config;
+pub mod service_map;
 pub mod stats;
 pub mod trace_store;
 pub mod trace_summary;

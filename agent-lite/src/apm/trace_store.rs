@@ -265,6 +265,21 @@ impl TraceStore {
         self.spans
     }
 
+    /// The chunks of every trace whose root span overlaps `[from_ns, to_ns]` (unix
+    /// nanoseconds), each trace's chunks together: cheap copies (reference counts) to decode
+    /// outside the store's lock, as the service map does.
+    pub fn chunks_between(&self, from_ns: i64, to_ns: i64) -> Vec<SmallVec<[Bytes; 1]>> {
+        self.order
+            .iter()
+            .filter_map(|id| self.traces.get(id))
+            .filter(|kept| {
+                let s = &kept.summary;
+                s.start <= to_ns && s.start.saturating_add(s.duration_ns) >= from_ns
+            })
+            .map(|kept| kept.chunks.clone())
+            .collect()
+    }
+
     /// Newest first.
     pub fn search(&self, q: &TraceQuery) -> Vec<TraceSummary> {
         let limit = q.limit.unwrap_or(100).min(1000);

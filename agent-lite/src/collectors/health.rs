@@ -24,6 +24,30 @@ struct Inner {
     host: HostHealth,
     containers: EngineHealth,
     logs: LogsHealth,
+    postgres: PostgresHealth,
+}
+
+/// The postgres check: off unless a connection string is given.
+#[derive(Debug, Clone, Serialize)]
+struct PostgresHealth {
+    /// "off", "unknown" until the first collection, then "ok" or "critical" (the
+    /// `postgres.can_connect` service check), or "invalid configuration".
+    state: &'static str,
+    /// Where it connects (host:port/db, never the password).
+    target: String,
+    reason: Option<String>,
+    last_collection: Option<i64>,
+}
+
+impl Default for PostgresHealth {
+    fn default() -> Self {
+        Self {
+            state: "off",
+            target: String::new(),
+            reason: None,
+            last_collection: None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -109,6 +133,19 @@ impl CollectorsHealth {
                 error: error.clone(),
                 at: now_secs(),
             });
+        }
+    }
+
+    /// The postgres check's last outcome.
+    pub fn postgres_state(&self, state: &'static str, reason: Option<&str>, target: &str) {
+        let mut h = self.lock();
+        h.postgres.state = state;
+        h.postgres.reason = reason.map(str::to_owned);
+        if !target.is_empty() {
+            h.postgres.target = target.to_owned();
+        }
+        if state == "ok" || state == "critical" {
+            h.postgres.last_collection = Some(now_secs());
         }
     }
 

@@ -11,6 +11,7 @@ mod docker_events;
 pub mod health;
 mod host;
 pub mod logs;
+pub mod postgres;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +73,9 @@ pub struct CollectorsConfig {
         default_value = "unix:///var/run/docker.sock"
     )]
     pub docker_host: String,
+
+    #[command(flatten)]
+    pub postgres: postgres::PostgresConfig,
 }
 
 impl CollectorsConfig {
@@ -131,6 +135,23 @@ pub fn spawn(cfg: &CollectorsConfig, logs_cfg: &logs::LogsConfig, out: Output) {
             out.events.clone(),
             out.counters.clone(),
             out.host.clone(),
+        ));
+    }
+    if let Some(url) = cfg.postgres.postgres_url.clone().filter(|u| !u.is_empty()) {
+        out.health.postgres_state("unknown", None, "");
+        tokio::spawn(postgres::run(
+            url,
+            cfg.interval(),
+            postgres::CheckOutput {
+                points: batch::Points {
+                    store: out.store.clone(),
+                    host: out.host.clone(),
+                },
+                events: out.events.clone(),
+                counters: out.counters.clone(),
+                health: out.health.clone(),
+                host: out.host.clone(),
+            },
         ));
     }
     let logs = logs::LogOutput {

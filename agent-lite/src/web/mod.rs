@@ -13,6 +13,7 @@ mod dashboards;
 mod monitors;
 mod profiles;
 mod prometheus;
+mod service_map;
 mod ui;
 
 use axum::extract::{FromRef, Request, State};
@@ -81,6 +82,11 @@ pub fn router(all: Everything) -> Router {
         .route("/api/v0/profiles", get(profiles::list))
         .route("/api/v0/profiles/aggregate", get(profiles::aggregate))
         .route("/api/v0/profiles/{id}", get(profiles::get))
+        .route("/api/v0/service_map", get(service_map::map))
+        .route(
+            "/api/v0/services/{service}/dependencies",
+            get(service_map::dependencies),
+        )
         .route(
             "/api/v1/monitor",
             get(monitors::list).post(monitors::create),

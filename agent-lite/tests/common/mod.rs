@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod postgres;
 
 use std::net::UdpSocket;
 use std::time::Duration;
