@@ -84,6 +84,9 @@ pub struct RunConfig {
 
     #[command(flatten)]
     pub monitors: crate::monitors::MonitorsConfig,
+
+    #[command(flatten)]
+    pub slos: crate::slos::SlosConfig,
 }
 
 impl Cli {

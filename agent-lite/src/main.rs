@@ -14,11 +14,12 @@ use agent_lite::hostname::Hostname;
 use agent_lite::http_server::{self, Refusals};
 use agent_lite::monitors::registry::SharedRegistry;
 use agent_lite::shutdown::Shutdown;
+use agent_lite::slos::registry::SharedSlos;
 use agent_lite::status::Everything;
 use agent_lite::store::events::{Event, SharedEvents};
 use agent_lite::store::logs::{Logs, SharedLogs};
 use agent_lite::store::{SharedStore, Store};
-use agent_lite::{collectors, config_file, intake, monitors, status, web};
+use agent_lite::{collectors, config_file, intake, monitors, slos, status, web};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -158,12 +159,19 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         host: host.clone(),
     };
     let notifier = monitors::setup(&cfg.monitors, &monitor_parts)?;
+    let slo_parts = slos::Parts {
+        slos: SharedSlos::default(),
+        events: events.clone(),
+        host: host.clone(),
+    };
+    slos::setup(&cfg.slos, cfg.monitors.state_dir.as_deref(), &slo_parts)?;
     let everything = Everything {
         store: store.clone(),
         events: events.clone(),
         traces: traces.clone(),
         logs,
         monitors: registry,
+        slos: slo_parts.slos.clone(),
         webhooks: notifier.deliveries().clone(),
         counters: counters.clone(),
         collectors: collectors_health,
@@ -207,6 +215,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let housekeeping = tokio::spawn(status::housekeeping(store, counters, host.clone()));
+    let slos_task = tokio::spawn(slos::run(cfg.slos.clone(), slo_parts, stop.clone()));
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),
         monitor_parts,
@@ -245,6 +254,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     }
     housekeeping.abort();
     let _ = monitors_task.await;
+    let _ = slos_task.await;
     Ok(())
 }
 

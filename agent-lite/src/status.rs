@@ -13,6 +13,7 @@ use crate::counters::Counters;
 use crate::hostname::Hostname;
 use crate::monitors::notify::Deliveries;
 use crate::monitors::registry::SharedRegistry;
+use crate::slos::registry::SharedSlos;
 use crate::store::events::SharedEvents;
 use crate::store::logs::SharedLogs;
 use crate::store::{SeriesKey, SharedStore};
@@ -26,6 +27,7 @@ pub struct Everything {
     pub traces: SharedTraces,
     pub logs: SharedLogs,
     pub monitors: SharedRegistry,
+    pub slos: SharedSlos,
     pub webhooks: Deliveries,
     pub counters: Counters,
     pub collectors: Arc<CollectorsHealth>,
@@ -76,6 +78,10 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
             },
         })
     };
+    let slos = {
+        let slos = all.slos.lock();
+        json!({"count": slos.len(), "refused": slos.refused})
+    };
     let logs = {
         let logs = all.logs.lock();
         json!({"kept": logs.len(), "dropped": logs.dropped})
@@ -83,6 +89,7 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
     let events = all.events.lock().len();
     json!({
         "monitors": monitors,
+        "slos": slos,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": all.host.as_str(),
         "uptime_secs": all.started.elapsed().as_secs(),

@@ -224,15 +224,7 @@ impl Registry {
             .filter(|e| e.source == Source::Api)
             .map(|e| &e.checked.monitor)
             .collect();
-        let path = dir.join(API_FILE);
-        let tmp = dir.join(format!("{API_FILE}.tmp"));
-        let saved = serde_json::to_vec_pretty(&list)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, file = %path.display(), "cannot save the API's monitors");
-        }
+        save_state_file(dir, API_FILE, &list, "monitors");
     }
 
     pub fn get(&self, id: u64) -> Option<&Entry> {
@@ -270,6 +262,26 @@ impl Registry {
             self.history.record(&n.transition);
         }
         notices
+    }
+}
+
+/// Writes what the API created to `dir/file` whole or not at all (a temporary file renamed
+/// over it), so a crash mid-write leaves the previous list; the SLOs' registry saves its own
+/// list through it too.
+pub fn save_state_file(
+    dir: &std::path::Path,
+    file: &str,
+    value: &impl serde::Serialize,
+    what: &str,
+) {
+    let path = dir.join(file);
+    let tmp = dir.join(format!("{file}.tmp"));
+    let saved = serde_json::to_vec_pretty(value)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, file = %path.display(), "cannot save the API's {what}");
     }
 }
 

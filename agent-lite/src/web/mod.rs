@@ -10,6 +10,7 @@ mod api;
 mod config;
 mod monitors;
 mod prometheus;
+mod slos;
 mod ui;
 
 use axum::extract::{FromRef, Request, State};
@@ -23,6 +24,7 @@ pub use config::WebConfig;
 use crate::apm::trace_store::SharedTraces;
 use crate::counters::{Counters, Family};
 use crate::monitors::registry::SharedRegistry;
+use crate::slos::registry::SharedSlos;
 use crate::status::Everything;
 use crate::store::events::SharedEvents;
 use crate::store::logs::SharedLogs;
@@ -50,6 +52,7 @@ parts! {
     SharedTraces => traces,
     SharedLogs => logs,
     SharedRegistry => monitors,
+    SharedSlos => slos,
     Counters => counters,
 }
 
@@ -85,6 +88,12 @@ pub fn router(all: Everything) -> Router {
                 .delete(monitors::delete),
         )
         .route("/api/v0/monitors/{id}/history", get(monitors::history))
+        .route("/api/v1/slo", get(slos::list).post(slos::create))
+        .route(
+            "/api/v1/slo/{id}",
+            get(slos::get).put(slos::update).delete(slos::delete),
+        )
+        .route("/api/v1/slo/{id}/history", get(slos::history))
         .route("/status", get(api::status))
         .route("/metrics", get(prometheus::exposition))
         .layer(middleware::from_fn(refuse_announced_oversize))

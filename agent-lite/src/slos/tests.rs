@@ -1,0 +1,130 @@
+//! SLO definitions and numbers on synthetic data: what Datadog refuses, and the counts.
+
+use serde_json::{json, Value};
+
+use super::definition::check;
+use super::sli::{budget_remaining, compute};
+use crate::monitors::registry::Registry;
+use crate::store::{SeriesKey, Store};
+
+fn metric_slo() -> Value {
+    json!({
+        "name": "demo availability",
+        "type": "metric",
+        "thresholds": [{"timeframe": "7d", "target": 99.0, "warning": 99.5}],
+        "query": {
+            "numerator": "sum:hits{service:demo}.as_count() - sum:errors{service:demo}.as_count()",
+            "denominator": "sum:hits{service:demo}.as_count()"
+        }
+    })
+}
+
+fn refused(v: Value) -> (String, String) {
+    let e = check(v).expect_err("refused");
+    (e.field, e.reason)
+}
+
+#[test]
+fn bad_definitions_are_refused_naming_the_field() {
+    let mut v = metric_slo();
+    v.as_object_mut().unwrap().remove("thresholds");
+    assert_eq!(refused(v), ("thresholds".into(), "is required".into()));
+
+    let mut v = metric_slo();
+    v["thresholds"][0]["target"] = json!(100);
+    assert_eq!(refused(v).0, "thresholds[0].target");
+
+    let mut v = metric_slo();
+    v["thresholds"][0]["timeframe"] = json!("1d");
+    assert_eq!(refused(v).0, "thresholds[0].timeframe");
+
+    let mut v = metric_slo();
+    v["thresholds"][0]["warning"] = json!(98);
+    let (field, reason) = refused(v);
+    assert_eq!(field, "thresholds[0].warning");
+    assert!(reason.contains("above the target"), "{reason}");
+
+    let mut v = metric_slo();
+    v["query"]["numerator"] = json!("sum:hits{");
+    assert_eq!(refused(v).0, "query.numerator");
+
+    let mut v = metric_slo();
+    v["type"] = json!("uptime");
+    assert_eq!(refused(v).0, "type");
+
+    let v = json!({"name": "m", "type": "monitor", "thresholds": [{"timeframe": "30d", "target": 99.9}]});
+    assert_eq!(refused(v).0, "monitor_ids");
+
+    let v = json!({"name": "t", "type": "time_slice", "thresholds": [{"timeframe": "30d", "target": 99.9}],
+        "sli_specification": {"time_slice": {"comparator": "=>", "threshold": 1,
+            "query": {"formulas": [{"formula": "query1"}], "queries": [{"data_source": "metrics", "name": "query1", "query": "p95:lat{*}"}]}}}});
+    assert_eq!(refused(v).0, "sli_specification.time_slice.comparator");
+}
+
+fn store_with_traffic() -> Store {
+    let mut s = Store::default();
+    let hits = SeriesKey::new("hits", vec!["service:demo".into()]);
+    let errors = SeriesKey::new("errors", vec!["service:demo".into()]);
+    // 10 buckets of 100 requests; errors in two of them only.
+    for i in 0..10 {
+        s.add_count(hits.clone(), 1000 + i * 10, 100.0);
+    }
+    s.add_count(errors.clone(), 1020, 3.0);
+    s.add_count(errors, 1050, 4.0);
+    s
+}
+
+#[test]
+fn a_metric_slo_counts_exactly_with_buckets_without_errors() {
+    let store = store_with_traffic();
+    let slo = check(metric_slo()).expect("valid");
+    let c = compute(&slo, &store, &Registry::default(), 1000, 1100, Some(50)).expect("computed");
+    assert_eq!((c.good, c.total), (993.0, 1000.0));
+    assert_eq!(c.sli(), Some(99.3));
+    // 7 bad of 10 allowed (1% of 1000): 30% of the budget left.
+    assert!((c.budget_remaining(99.0) - 30.0).abs() < 1e-9);
+    assert_eq!(
+        c.intervals,
+        vec![(1000, 497.0, 500.0), (1050, 496.0, 500.0)]
+    );
+    let burn = c.burn_down(99.0);
+    assert!((burn[0].1 - 40.0).abs() < 1e-9, "{burn:?}");
+}
+
+#[test]
+fn budget_remaining_is_100_without_events_and_negative_over() {
+    assert_eq!(budget_remaining(0.0, 0.0, 99.0), 100.0);
+    assert!((budget_remaining(980.0, 1000.0, 99.0) + 100.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_time_slice_slo_counts_bad_minutes_and_missing_data_as_good() {
+    let mut store = Store::default();
+    let key = SeriesKey::new("latency", vec![]);
+    // Minute 0 fast, minute 1 slow, minute 2 without data, minute 3 fast.
+    for ts in (0..60).step_by(10) {
+        store.set_gauge(key.clone(), 600 + ts, 0.1);
+        store.set_gauge(key.clone(), 660 + ts, 2.0);
+        store.set_gauge(key.clone(), 780 + ts, 0.2);
+    }
+    let slo = check(json!({
+        "name": "latency", "type": "time_slice",
+        "thresholds": [{"timeframe": "7d", "target": 90}],
+        "sli_specification": {"time_slice": {"comparator": "<=", "threshold": 0.5, "query_interval_seconds": 60,
+            "query": {"formulas": [{"formula": "query1"}], "queries": [{"data_source": "metrics", "name": "query1", "query": "avg:latency{*}"}]}}}
+    }))
+    .expect("valid");
+    let c = compute(&slo, &store, &Registry::default(), 600, 840, None).expect("computed");
+    assert_eq!((c.good, c.total), (3.0, 4.0));
+}
+
+#[test]
+fn formulas_name_whole_queries() {
+    let named = vec![
+        ("query1".to_owned(), "sum:a{*}".to_owned()),
+        ("query10".to_owned(), "sum:b{*}".to_owned()),
+    ];
+    let e = super::definition::formula_expr("query10 / query1 * 100", &named).expect("parsed");
+    assert_eq!(e.to_string(), "((sum:b{*} / sum:a{*}) * 100)");
+    assert!(super::definition::formula_expr("query2", &named).is_err());
+}
