@@ -73,10 +73,12 @@ pub fn parse_definitions(text: &str, stem: &str) -> Result<Vec<CheckedSlo>, Stri
         let id = match v.get("id") {
             None | Some(Value::Null) => hex_id(&format!("{stem}#{i}")),
             Some(Value::String(s)) if valid_id(s) => s.clone(),
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "slo #{}: id: {other} is not an SLO id (letters, digits, '-' and '_', up to 64)",
                 i + 1
-            )),
+            ))
+            }
         };
         if let Value::Object(m) = &mut v {
             m.insert("id".into(), Value::String(id));
