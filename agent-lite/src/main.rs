@@ -151,7 +151,11 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             host: host.clone(),
         },
     );
+    let slo_registry = SharedSlos::default();
     let monitor_parts = monitors::Parts {
+        slos: Some(std::sync::Arc::new(slos::alerts::Reader(
+            slo_registry.clone(),
+        ))),
         store: store.clone(),
         registry: registry.clone(),
         events: events.clone(),
@@ -160,7 +164,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     };
     let notifier = monitors::setup(&cfg.monitors, &monitor_parts)?;
     let slo_parts = slos::Parts {
-        slos: SharedSlos::default(),
+        slos: slo_registry,
         events: events.clone(),
         host: host.clone(),
     };

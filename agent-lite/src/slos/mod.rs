@@ -4,10 +4,12 @@
 //! - `sli`: good and total over a range, the SLI, the error budget and its burn-down;
 //! - `registry`: the SLOs from the folder and the API, saved in the state folder;
 //! - `loader`: the folder of definitions (`AGENT_LITE_SLOS_DIR`);
+//! - `alerts`: what `slo alert` monitors read (good and total over their windows);
 //! - `view`: the API's answers (`/api/v1/slo`, its history) in Datadog's shapes;
 //!
 //! Lock order: the metric store, the monitors' registry, then the SLOs.
 
+pub mod alerts;
 pub mod definition;
 pub mod loader;
 pub mod registry;

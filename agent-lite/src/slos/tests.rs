@@ -128,3 +128,78 @@ fn formulas_name_whole_queries() {
     assert_eq!(e.to_string(), "((sum:b{*} / sum:a{*}) * 100)");
     assert!(super::definition::formula_expr("query2", &named).is_err());
 }
+
+#[test]
+fn slo_alert_queries_keep_datadogs_window_bounds() {
+    use crate::monitors::slo_alert::{parse, Measure};
+    let q = parse(
+        r#"burn_rate("abc").over("30d").long_window("1h").short_window("5m") > 14.4"#,
+        false,
+    )
+    .expect("Datadog's example");
+    assert_eq!(
+        q.measure,
+        Measure::BurnRate {
+            long_secs: 3600,
+            short_secs: 300
+        }
+    );
+    assert_eq!(
+        (q.slo_id.as_str(), q.timeframe.as_str(), q.threshold),
+        ("abc", "30d", 14.4)
+    );
+    let short = r#"burn_rate("abc").over("7d").long_window("2m").short_window("30s") > 2"#;
+    let e = parse(short, false).expect_err("2m is under Datadog's hour");
+    assert!(e.contains("lab_short_windows"), "{e}");
+    assert!(
+        parse(short, true).is_ok(),
+        "allowed when the definition says so"
+    );
+    let e = parse(
+        r#"burn_rate("a").over("7d").long_window("1h").short_window("2h") > 2"#,
+        false,
+    )
+    .expect_err("short over long");
+    assert!(e.contains("shorter than the long window"), "{e}");
+    let q = parse(r#"error_budget("abc").over("7d") > 75"#, false).expect("budget alert");
+    assert_eq!(q.measure, Measure::ErrorBudget);
+    assert!(parse(r#"error_budget("abc").over("1d") > 75"#, false).is_err());
+    assert!(parse(r#"error_budget("abc").over("7d") > 175"#, false).is_err());
+}
+
+#[test]
+fn a_burn_rate_alert_needs_both_windows_and_a_reachable_threshold() {
+    use crate::monitors::slo_alert::{parse, SloReading};
+    let q = parse(
+        r#"burn_rate("a").over("7d").long_window("1h").short_window("5m") > 10"#,
+        false,
+    )
+    .expect("valid");
+    // 99% target: 5% bad burns 5x; 20% bad burns 20x. The alert takes the smaller.
+    let value = q
+        .value(|secs| {
+            Ok(SloReading {
+                target: 99.0,
+                good: if secs == 3600 { 95.0 } else { 80.0 },
+                total: 100.0,
+            })
+        })
+        .expect("read");
+    assert!((value.expect("a value") - 5.0).abs() < 1e-9);
+    // A 95% target burns at most 20x: a threshold of 30 is refused, as Datadog does.
+    let q = parse(
+        r#"burn_rate("a").over("7d").long_window("1h").short_window("5m") > 30"#,
+        false,
+    )
+    .expect("valid");
+    let e = q
+        .value(|_| {
+            Ok(SloReading {
+                target: 95.0,
+                good: 1.0,
+                total: 1.0,
+            })
+        })
+        .expect_err("unreachable");
+    assert!(e.contains("most a 95% target can burn"), "{e}");
+}
