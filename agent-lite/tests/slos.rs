@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::Agent;
 use lab_testkit::process::ChildProcess;
 use lab_testkit::test_agent::lab_python;
+use lab_testkit::wait_for;
 use serde_json::{json, Value};
 
 const GOOD: &str =
@@ -250,4 +251,76 @@ fn each_slo_type_through_the_api_and_bad_definitions_refused() {
         .expect("delete");
     assert_eq!(deleted.status(), 200);
     assert_eq!(agent.get(&format!("/api/v1/slo/{slice_slo}")).0, 404);
+}
+
+#[test]
+fn a_burn_rate_monitor_goes_to_alert_on_an_error_burst_and_back_to_ok() {
+    let dir = tempfile::tempdir().expect("slos dir");
+    std::fs::write(
+        dir.path().join("shop.json"),
+        json!({"id": "shop-availability", "name": "shop availability", "type": "metric",
+               "thresholds": [{"timeframe": "7d", "target": 99.0}],
+               "query": {"numerator": GOOD, "denominator": TOTAL}})
+        .to_string(),
+    )
+    .expect("write the SLO");
+    let hook = lab_testkit::webhook_sink::WebhookSink::start();
+    let agent = Agent::start(&[
+        ("AGENT_LITE_SLOS_DIR", dir.path().display().to_string()),
+        ("AGENT_LITE_MONITOR_INTERVAL_SECS", "1".into()),
+        ("AGENT_LITE_WEBHOOKS", format!("lab={}", hook.url())),
+    ]);
+    // Datadog's windows are an hour and more: refused unless the definition says lab.
+    let query =
+        r#"burn_rate("shop-availability").over("7d").long_window("1m").short_window("10s") > 10"#;
+    let monitor = json!({"name": "shop burns its budget", "type": "slo alert", "query": query,
+                         "message": "{{#is_alert}}burn rate {{value}}{{/is_alert}}",
+                         "options": {"thresholds": {"critical": 10}}});
+    let (status, answer) = post(&agent, "/api/v1/monitor", &monitor);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("lab_short_windows"), "{answer}");
+    let mut lab = monitor.clone();
+    lab["options"]["lab_short_windows"] = json!(true);
+    let (status, created) = post(&agent, "/api/v1/monitor", &lab);
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_u64().expect("monitor id");
+    let (_, slo) = agent.get("/api/v1/slo/shop-availability");
+    assert_eq!(slo["data"]["configured_alert_ids"], json!([id]));
+
+    // The burst: half of 100 requests fail, a burn rate of 50 over both windows.
+    agent.send_statsd("slo.requests:100|c|#service:shop");
+    agent.send_statsd("slo.errors:50|c|#service:shop");
+    let state = |agent: &Agent| agent.get(&format!("/api/v1/monitor/{id}")).1;
+    wait_for(
+        "the burn-rate monitor in Alert",
+        Duration::from_secs(30),
+        || (state(&agent)["overall_state"] == "Alert").then_some(()),
+    );
+    // Good traffic only: the short window stops burning first, and both must burn.
+    wait_for(
+        "the burn-rate monitor back to OK",
+        Duration::from_secs(60),
+        || {
+            agent.send_statsd("slo.requests:20|c|#service:shop");
+            std::thread::sleep(Duration::from_millis(300));
+            (state(&agent)["overall_state"] == "OK").then_some(())
+        },
+    );
+    let (_, history) = agent.get(&format!("/api/v0/monitors/{id}/history"));
+    let moves: Vec<&str> = history["transitions"]
+        .as_array()
+        .expect("transitions")
+        .iter()
+        .filter_map(|t| t["transition"].as_str())
+        .collect();
+    assert_eq!(moves, ["Triggered", "Recovered"], "{history}");
+    wait_for("both webhooks delivered", Duration::from_secs(20), || {
+        (hook.bodies().len() >= 2).then_some(())
+    });
+    let (_, events) = agent.get("/api/v1/events");
+    let titles = events.to_string();
+    assert!(
+        titles.contains("[Triggered] shop burns its budget"),
+        "{titles}"
+    );
 }
