@@ -433,6 +433,23 @@ pub fn formula_expr(formula: &str, named: &[(String, String)]) -> Result<Expr, S
     parser::parse(&text).map_err(|e| format!("{e}"))
 }
 
+/// A 32-hex-digit id like Datadog's, the same for the same input (FNV-1a, two seeds).
+pub fn hex_id(input: &str) -> String {
+    let fnv = |seed: u64| {
+        let mut h = seed;
+        for b in input.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    };
+    format!(
+        "{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x8422_2325_cbf2_9ce4)
+    )
+}
+
 impl CheckedSlo {
     pub fn id(&self) -> &str {
         &self.slo.id

@@ -6,8 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::definition::{check, CheckedSlo};
-use super::registry::hex_id;
+use super::definition::{check, hex_id, CheckedSlo};
 use crate::monitors::loader::{json_files, Refusal};
 
 #[derive(Debug, Default)]

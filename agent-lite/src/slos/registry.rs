@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::definition::{check, CheckedSlo, Invalid, Slo};
+use super::definition::{check, hex_id, CheckedSlo, Invalid, Slo};
 use super::loader::Loaded;
 use crate::monitors::loader::Refusal;
 use crate::monitors::registry::{save_state_file, Source};
@@ -52,23 +52,6 @@ pub enum ChangeError {
     FromFile(String),
     #[error("{0}")]
     Invalid(#[from] Invalid),
-}
-
-/// A 32-hex-digit id like Datadog's, the same for the same input (FNV-1a, two seeds).
-pub fn hex_id(input: &str) -> String {
-    let fnv = |seed: u64| {
-        let mut h = seed;
-        for b in input.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
-    format!(
-        "{:016x}{:016x}",
-        fnv(0xcbf2_9ce4_8422_2325),
-        fnv(0x8422_2325_cbf2_9ce4)
-    )
 }
 
 impl SloRegistry {
