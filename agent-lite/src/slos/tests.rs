@@ -203,3 +203,12 @@ fn a_burn_rate_alert_needs_both_windows_and_a_reachable_threshold() {
         .expect_err("unreachable");
     assert!(e.contains("most a 95% target can burn"), "{e}");
 }
+
+#[test]
+fn the_labs_slos_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose/slos");
+    let loaded = super::loader::load_dir(&dir).expect("compose/slos");
+    assert!(loaded.refused.is_empty(), "{:?}", loaded.refused);
+    let ids: Vec<&str> = loaded.slos.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, ["demo-service-availability", "demo-service-latency"]);
+}
