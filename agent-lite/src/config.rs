@@ -90,6 +90,7 @@ pub struct RunConfig {
 
     #[command(flatten)]
     pub dashboards: crate::dashboards::DashboardsConfig,
+    pub slos: crate::slos::SlosConfig,
 }
 
 impl Cli {

@@ -29,6 +29,7 @@ pub mod locked;
 pub mod monitors;
 pub mod query;
 pub mod shutdown;
+pub mod slos;
 pub mod status;
 pub mod store;
 pub mod web;

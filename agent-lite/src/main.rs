@@ -15,11 +15,12 @@ use agent_lite::hostname::Hostname;
 use agent_lite::http_server::{self, Refusals};
 use agent_lite::monitors::registry::SharedRegistry;
 use agent_lite::shutdown::Shutdown;
+use agent_lite::slos::registry::SharedSlos;
 use agent_lite::status::Everything;
 use agent_lite::store::events::{Event, SharedEvents};
 use agent_lite::store::logs::{Logs, SharedLogs};
 use agent_lite::store::{SharedStore, Store};
-use agent_lite::{collectors, config_file, dashboards, intake, monitors, status, web};
+use agent_lite::{collectors, config_file, dashboards, intake, monitors, slos, status, web};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -155,7 +156,11 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             host: host.clone(),
         },
     );
+    let slo_registry = SharedSlos::default();
     let monitor_parts = monitors::Parts {
+        slos: Some(std::sync::Arc::new(slos::alerts::Reader(
+            slo_registry.clone(),
+        ))),
         store: store.clone(),
         registry: registry.clone(),
         events: events.clone(),
@@ -173,6 +178,12 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         cfg.monitors.state_dir.clone(),
         &dashboard_parts,
     )?;
+    let slo_parts = slos::Parts {
+        slos: slo_registry,
+        events: events.clone(),
+        host: host.clone(),
+    };
+    slos::setup(&cfg.slos, cfg.monitors.state_dir.as_deref(), &slo_parts)?;
     let everything = Everything {
         store: store.clone(),
         events: events.clone(),
@@ -181,6 +192,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         logs,
         monitors: registry,
         dashboards: dashboard_parts.dashboards.clone(),
+        slos: slo_parts.slos.clone(),
         webhooks: notifier.deliveries().clone(),
         counters: counters.clone(),
         collectors: collectors_health,
@@ -237,6 +249,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         dashboard_parts,
         stop.clone(),
     ));
+    let slos_task = tokio::spawn(slos::run(cfg.slos.clone(), slo_parts, stop.clone()));
     let monitors_task = tokio::spawn(monitors::run(
         cfg.monitors.clone(),
         monitor_parts,
@@ -276,6 +289,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     housekeeping.abort();
     let _ = monitors_task.await;
     let _ = dashboards_task.await;
+    let _ = slos_task.await;
     Ok(())
 }
 

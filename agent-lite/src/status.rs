@@ -14,6 +14,7 @@ use crate::dashboards::registry::SharedDashboards;
 use crate::hostname::Hostname;
 use crate::monitors::notify::Deliveries;
 use crate::monitors::registry::SharedRegistry;
+use crate::slos::registry::SharedSlos;
 use crate::store::events::SharedEvents;
 use crate::store::logs::SharedLogs;
 use crate::store::{SeriesKey, SharedStore};
@@ -29,6 +30,7 @@ pub struct Everything {
     pub logs: SharedLogs,
     pub monitors: SharedRegistry,
     pub dashboards: SharedDashboards,
+    pub slos: SharedSlos,
     pub webhooks: Deliveries,
     pub counters: Counters,
     pub collectors: Arc<CollectorsHealth>,
@@ -79,6 +81,10 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
             },
         })
     };
+    let slos = {
+        let slos = all.slos.lock();
+        json!({"count": slos.len(), "refused": slos.refused})
+    };
     let logs = {
         let logs = all.logs.lock();
         json!({"kept": logs.len(), "dropped": logs.dropped})
@@ -96,6 +102,7 @@ pub fn snapshot(all: &Everything) -> serde_json::Value {
         "profiles": profiles,
         "monitors": monitors,
         "dashboards": dashboards,
+        "slos": slos,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": all.host.as_str(),
         "uptime_secs": all.started.elapsed().as_secs(),

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::monitor_query::{self, MonitorQuery};
+use super::monitor_query::{self, Comparator, MonitorQuery};
+use super::slo_alert::{self, SloAlertQuery};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Monitor {
@@ -67,11 +68,18 @@ pub struct Thresholds {
     pub extra: Map<String, Value>,
 }
 
+/// What a monitor evaluates: a metric query, or an SLO's burn rate or budget.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    Metric(MonitorQuery),
+    Slo(SloAlertQuery),
+}
+
 /// A monitor ready to evaluate: its definition, its parsed query and settled thresholds.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub monitor: Monitor,
-    pub query: MonitorQuery,
+    pub rule: Rule,
     pub critical: f64,
     pub window_secs: i64,
 }
@@ -79,28 +87,43 @@ pub struct Checked {
 impl Monitor {
     /// Parses and checks everything evaluation needs; the error says what and where.
     pub fn check(self) -> Result<Checked, String> {
-        if !matches!(self.kind.as_str(), "metric alert" | "query alert") {
+        if !matches!(
+            self.kind.as_str(),
+            "metric alert" | "query alert" | "slo alert"
+        ) {
             return Err(format!(
-                "type {:?} is not supported: agent-lite evaluates \"metric alert\" and \"query alert\" monitors",
+                "type {:?} is not supported: agent-lite evaluates \"metric alert\", \"query alert\" and \"slo alert\" monitors",
                 self.kind
             ));
         }
         if self.name.trim().is_empty() {
             return Err("name is empty".into());
         }
-        let query = monitor_query::parse(&self.query).map_err(|e| format!("query: {e}"))?;
+        let (rule, threshold, cmp, window_secs) = if self.kind == "slo alert" {
+            let lab = self
+                .options
+                .extra
+                .get("lab_short_windows")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let q = slo_alert::parse(&self.query, lab).map_err(|e| format!("query: {e}"))?;
+            let (t, c, w) = (q.threshold, q.comparator, q.window_secs());
+            (Rule::Slo(q), t, c, w)
+        } else {
+            let q = monitor_query::parse(&self.query).map_err(|e| format!("query: {e}"))?;
+            let (t, c, w) = (q.threshold, q.comparator, q.window_secs);
+            (Rule::Metric(q), t, c, w)
+        };
         let t = &self.options.thresholds;
         let critical = match t.critical {
-            None => query.threshold,
-            Some(c) if c == query.threshold => c,
+            None => threshold,
+            Some(c) if c == threshold => c,
             Some(c) => {
                 return Err(format!(
-                    "options.thresholds.critical ({c}) differs from the query's threshold ({}); Datadog requires them equal",
-                    query.threshold
+                    "options.thresholds.critical ({c}) differs from the query's threshold ({threshold}); Datadog requires them equal"
                 ))
             }
         };
-        let cmp = query.comparator;
         // A warning or a recovery threshold must sit on the safe side of what it relaxes.
         let safe_side = |name: &str, value: Option<f64>, of: f64, of_name: &str| match value {
             Some(v) if !cmp.before(v, of) => Err(format!(
@@ -159,10 +182,9 @@ impl Monitor {
                 ));
             }
         }
-        let window_secs = query.window_secs;
         Ok(Checked {
             monitor: self,
-            query,
+            rule,
             critical,
             window_secs,
         })
@@ -172,6 +194,18 @@ impl Monitor {
 impl Checked {
     pub fn id(&self) -> u64 {
         self.monitor.id
+    }
+
+    pub fn comparator(&self) -> Comparator {
+        match &self.rule {
+            Rule::Metric(q) => q.comparator,
+            Rule::Slo(q) => q.comparator,
+        }
+    }
+
+    /// Whether the monitor has groups (`by {...}`); an slo alert has none.
+    pub fn is_grouped(&self) -> bool {
+        matches!(&self.rule, Rule::Metric(q) if q.is_grouped())
     }
 
     pub fn require_full_window(&self) -> bool {

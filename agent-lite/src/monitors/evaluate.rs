@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::definition::Checked;
+use super::definition::{Checked, Rule};
 use super::monitor_query::Comparator;
 use crate::query::eval::{self, EvalError};
 use crate::store::{Store, RESOLUTION_SECS};
@@ -83,28 +83,28 @@ pub fn evaluate(
     now: i64,
     states: &mut BTreeMap<String, GroupState>,
 ) -> Result<Vec<Transition>, EvalError> {
+    let Rule::Metric(query) = &m.rule else {
+        // An slo alert is read through the SLOs: [`evaluate_value`].
+        return Ok(Vec::new());
+    };
     let at = now - m.evaluation_delay_secs();
     let window_from = at - m.window_secs;
     // Points are stamped with the start of their 10 s bucket: the window's last whole
     // bucket starts 10 s before `at`.
     let to = at - RESOLUTION_SECS;
     let mut readings: HashMap<String, Reading> = HashMap::new();
-    let method = m.query.time_aggregation.rollup();
-    for line in eval::evaluate_window(&m.query.expr, store, window_from, to, method)? {
+    let method = query.time_aggregation.rollup();
+    for line in eval::evaluate_window(&query.expr, store, window_from, to, method)? {
         readings.entry(group_name(&line.tag_set)).or_default().value =
             line.points.first().map(|p| p.1);
     }
-    if let Some(change) = m.query.change {
+    if let Some(change) = query.change {
         // The same window `shift` earlier; a group without a value then has no change.
         let shift = change.shift_secs;
         let mut before: HashMap<String, f64> = HashMap::new();
-        for line in eval::evaluate_window(
-            &m.query.expr,
-            store,
-            window_from - shift,
-            to - shift,
-            method,
-        )? {
+        for line in
+            eval::evaluate_window(&query.expr, store, window_from - shift, to - shift, method)?
+        {
             if let Some(p) = line.points.first() {
                 before.insert(group_name(&line.tag_set), p.1);
             }
@@ -121,12 +121,12 @@ pub fn evaluate(
     }
     // Where each group's data starts and stops, for require_full_window and no data.
     let lookback = m.no_data_secs().max(m.window_secs) + 3 * RESOLUTION_SECS;
-    for line in eval::evaluate(&m.query.expr, store, at - lookback, to)? {
+    for line in eval::evaluate(&query.expr, store, at - lookback, to)? {
         let r = readings.entry(group_name(&line.tag_set)).or_default();
         r.first_point = line.points.first().map(|p| p.0);
         r.last_point = line.points.last().map(|p| p.0);
     }
-    if !m.query.is_grouped() {
+    if !query.is_grouped() {
         readings.entry("*".into()).or_default();
     }
     for group in states.keys() {
@@ -163,43 +163,72 @@ pub fn evaluate(
             state.last_value = Some(value);
             next_status(m, state.status, value)
         };
-        let value = (target != Status::NoData)
-            .then_some(state.last_value)
-            .flatten();
-        if target != state.status {
-            transitions.push(Transition {
-                monitor_id: m.id(),
-                group: group.clone(),
-                from: state.status,
-                to: target,
-                ts: now,
-                value,
-                renotify: false,
-            });
-            state.status = target;
-            state.since = now;
-            state.last_notified = now;
-            if target == Status::Alert {
-                state.last_triggered = Some(now);
-            }
-        } else if let Some(every) = m.renotify_secs() {
-            if matches!(target, Status::Alert | Status::NoData)
-                && now - state.last_notified >= every
-            {
-                transitions.push(Transition {
-                    monitor_id: m.id(),
-                    group: group.clone(),
-                    from: target,
-                    to: target,
-                    ts: now,
-                    value,
-                    renotify: true,
-                });
-                state.last_notified = now;
-            }
-        }
+        transitions.extend(settle(m, &group, state, target, now));
     }
     Ok(transitions)
+}
+
+/// Moves a group to `target` at `now`: the transition to notify, or a renotification of a
+/// state that lasts.
+fn settle(
+    m: &Checked,
+    group: &str,
+    state: &mut GroupState,
+    target: Status,
+    now: i64,
+) -> Option<Transition> {
+    let value = (target != Status::NoData)
+        .then_some(state.last_value)
+        .flatten();
+    let transition = |from, renotify| Transition {
+        monitor_id: m.id(),
+        group: group.to_owned(),
+        from,
+        to: target,
+        ts: now,
+        value,
+        renotify,
+    };
+    if target != state.status {
+        let t = transition(state.status, false);
+        state.status = target;
+        state.since = now;
+        state.last_notified = now;
+        if target == Status::Alert {
+            state.last_triggered = Some(now);
+        }
+        return Some(t);
+    }
+    let every = m.renotify_secs()?;
+    if matches!(target, Status::Alert | Status::NoData) && now - state.last_notified >= every {
+        state.last_notified = now;
+        return Some(transition(target, true));
+    }
+    None
+}
+
+/// An slo alert's evaluation at `now`, from the value its SLO gave (none: no events in a
+/// window, and the monitor keeps its state, or goes to No Data with `notify_no_data`).
+pub fn evaluate_value(
+    m: &Checked,
+    value: Option<f64>,
+    now: i64,
+    states: &mut BTreeMap<String, GroupState>,
+) -> Vec<Transition> {
+    let state = states
+        .entry("*".to_owned())
+        .or_insert_with(|| GroupState::new(now));
+    let target = match value {
+        Some(v) => {
+            state.last_value = Some(v);
+            next_status(m, state.status, v)
+        }
+        None if m.monitor.options.notify_no_data && now - state.since >= m.no_data_secs() => {
+            Status::NoData
+        }
+        None => return Vec::new(),
+    };
+    settle(m, "*", state, target, now).into_iter().collect()
 }
 
 fn group_name(tag_set: &[String]) -> String {
@@ -213,7 +242,7 @@ fn group_name(tag_set: &[String]) -> String {
 /// Datadog's thresholds: ALERT past critical, WARN past warning; a group already in ALERT (or
 /// WARN) stays there until its value comes back past the recovery threshold, if one is set.
 pub fn next_status(m: &Checked, prev: Status, value: f64) -> Status {
-    let cmp: Comparator = m.query.comparator;
+    let cmp: Comparator = m.comparator();
     let t = &m.monitor.options.thresholds;
     let past = |threshold: f64| cmp.holds(value, threshold);
     if past(m.critical) || (prev == Status::Alert && t.critical_recovery.is_some_and(past)) {

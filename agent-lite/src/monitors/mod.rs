@@ -6,6 +6,8 @@
 //! - `registry`: the monitors, their groups' states, the refused definitions;
 //! - `loader`: the folder of definitions, polled for changes;
 //! - `history`: transitions kept across restarts;
+//! - `slo_alert`: `burn_rate(...)` and `error_budget(...)` of `slo alert` monitors, whose
+//!   SLOs are read through an [`SloSource`] (the SLOs use the monitors, not the reverse);
 //! - `template`, `notify`: messages, events, log lines and webhooks.
 //!
 //! Lock order, to stay clear of deadlocks: the store before the registry, which only
@@ -18,6 +20,7 @@ pub mod loader;
 pub mod monitor_query;
 pub mod notify;
 pub mod registry;
+pub mod slo_alert;
 pub mod template;
 #[cfg(test)]
 mod tests;
@@ -68,10 +71,26 @@ pub struct MonitorsConfig {
     pub public_url: String,
 }
 
+/// Where `slo alert` monitors read their SLO: good and total over the last `secs` before
+/// `now` and the target of `timeframe`. Called with the store and the registry locked.
+pub trait SloSource: Send + Sync {
+    fn read(
+        &self,
+        store: &Store,
+        monitors: &Registry,
+        slo_id: &str,
+        timeframe: &str,
+        secs: i64,
+        now: i64,
+    ) -> Result<slo_alert::SloReading, String>;
+}
+
 /// What the monitors read and write: the metric store (read), their registry, the event
-/// stream (refused definitions; notifications go through the [`Notifier`]), the counters.
+/// stream (refused definitions; notifications go through the [`Notifier`]), the counters,
+/// and the SLOs of slo alerts (none: such monitors report an error).
 #[derive(Clone)]
 pub struct Parts {
+    pub slos: Option<std::sync::Arc<dyn SloSource>>,
     pub store: SharedStore,
     pub registry: SharedRegistry,
     pub events: SharedEvents,
@@ -158,7 +177,22 @@ pub fn reload(parts: &Parts, dir: &Path) {
 /// Evaluates every monitor at `now` and sends out the notifications.
 pub fn evaluate_now(parts: &Parts, notifier: &Notifier, now: i64) -> usize {
     let notices = with_store_and_registry(&parts.store, &parts.registry, |store, registry| {
-        registry.evaluate_all(store, now)
+        let mut notices = registry.evaluate_all(store, now);
+        let values = registry
+            .slo_alerts()
+            .into_iter()
+            .map(|(id, q)| {
+                let value = match &parts.slos {
+                    None => Err("no SLOs in this agent".to_owned()),
+                    Some(slos) => q.value(|secs| {
+                        slos.read(store, registry, &q.slo_id, &q.timeframe, secs, now)
+                    }),
+                };
+                (id, value)
+            })
+            .collect();
+        notices.extend(registry.apply_slo_values(values, now));
+        notices
     });
     for n in &notices {
         notifier.notify(n);

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::definition::{Checked, Monitor};
+use super::definition::{Checked, Monitor, Rule};
 use super::evaluate::{self, GroupState, Status, Transition};
 use super::history::History;
 use super::loader::{Loaded, Refusal};
+use super::slo_alert::SloAlertQuery;
 use super::template::{self, Context};
 use crate::clock::rfc3339;
 use crate::store::Store;
@@ -224,15 +225,7 @@ impl Registry {
             .filter(|e| e.source == Source::Api)
             .map(|e| &e.checked.monitor)
             .collect();
-        let path = dir.join(API_FILE);
-        let tmp = dir.join(format!("{API_FILE}.tmp"));
-        let saved = serde_json::to_vec_pretty(&list)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, file = %path.display(), "cannot save the API's monitors");
-        }
+        save_state_file(dir, API_FILE, &list, "monitors");
     }
 
     pub fn get(&self, id: u64) -> Option<&Entry> {
@@ -271,6 +264,69 @@ impl Registry {
         }
         notices
     }
+
+    /// The slo alerts and their queries, for the SLOs to read their values.
+    pub fn slo_alerts(&self) -> Vec<(u64, SloAlertQuery)> {
+        self.entries
+            .values()
+            .filter_map(|e| match &e.checked.rule {
+                Rule::Slo(q) => Some((e.checked.id(), q.clone())),
+                Rule::Metric(_) => None,
+            })
+            .collect()
+    }
+
+    /// Applies the values the SLOs gave the slo alerts at `now`: transitions, history, notices.
+    pub fn apply_slo_values(
+        &mut self,
+        values: Vec<(u64, Result<Option<f64>, String>)>,
+        now: i64,
+    ) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        for (id, value) in values {
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            match value {
+                Ok(v) => {
+                    entry.last_error = None;
+                    for t in evaluate::evaluate_value(&entry.checked, v, now, &mut entry.states) {
+                        notices.push(notice(&entry.checked, t, &self.hostname));
+                    }
+                }
+                Err(e) => {
+                    if entry.last_error.as_deref() != Some(&e) {
+                        tracing::warn!(monitor = %entry.checked.monitor.name, error = %e, "slo alert cannot be evaluated");
+                    }
+                    entry.last_error = Some(e);
+                }
+            }
+        }
+        for n in &notices {
+            self.history.record(&n.transition);
+        }
+        notices
+    }
+}
+
+/// Writes what the API created to `dir/file` whole or not at all (a temporary file renamed
+/// over it), so a crash mid-write leaves the previous list; the SLOs' registry saves its own
+/// list through it too.
+pub fn save_state_file(
+    dir: &std::path::Path,
+    file: &str,
+    value: &impl serde::Serialize,
+    what: &str,
+) {
+    let path = dir.join(file);
+    let tmp = dir.join(format!("{file}.tmp"));
+    let saved = serde_json::to_vec_pretty(value)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, file = %path.display(), "cannot save the API's {what}");
+    }
 }
 
 fn notice(m: &Checked, t: Transition, hostname: &str) -> Notice {
@@ -293,7 +349,7 @@ fn notice(m: &Checked, t: Transition, hostname: &str) -> Notice {
         ctx.values.insert("warn_threshold".into(), fmt(w));
     }
     ctx.values
-        .insert("comparator".into(), m.query.comparator.symbol().into());
+        .insert("comparator".into(), m.comparator().symbol().into());
     ctx.values.insert("host.name".into(), hostname.to_owned());
     for tag in t.group.split(',') {
         if let Some((k, v)) = tag.split_once(':') {
@@ -362,7 +418,7 @@ pub fn api_view(e: &Entry) -> Value {
         .collect();
     if let Value::Object(map) = &mut v {
         map.insert("overall_state".into(), overall.name().into());
-        map.insert("multi".into(), e.checked.query.is_grouped().into());
+        map.insert("multi".into(), e.checked.is_grouped().into());
         map.insert("state".into(), json!({ "groups": groups }));
         map.insert("created".into(), json!(rfc3339(e.created)));
         map.insert("modified".into(), json!(rfc3339(e.modified)));
@@ -372,8 +428,15 @@ pub fn api_view(e: &Entry) -> Value {
                 "source": if e.source == Source::File { "file" } else { "api" },
                 "window_secs": e.checked.window_secs,
                 // The metric expression alone, for drawing the evaluated series.
-                "expression": e.checked.query.expr.to_string(),
-                "comparator": e.checked.query.comparator.symbol(),
+                "expression": match &e.checked.rule {
+                    Rule::Metric(q) => q.expr.to_string(),
+                    Rule::Slo(q) => q.slo_id.clone(),
+                },
+                "slo_id": match &e.checked.rule {
+                    Rule::Slo(q) => Some(q.slo_id.clone()),
+                    Rule::Metric(_) => None,
+                },
+                "comparator": e.checked.comparator().symbol(),
                 "last_error": e.last_error,
             }),
         );

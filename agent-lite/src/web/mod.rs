@@ -14,6 +14,7 @@ mod monitors;
 mod profiles;
 mod prometheus;
 mod service_map;
+mod slos;
 mod ui;
 
 use axum::extract::{FromRef, Request, State};
@@ -28,6 +29,7 @@ use crate::apm::trace_store::SharedTraces;
 use crate::counters::{Counters, Family};
 use crate::dashboards::registry::SharedDashboards;
 use crate::monitors::registry::SharedRegistry;
+use crate::slos::registry::SharedSlos;
 use crate::status::Everything;
 use crate::store::events::SharedEvents;
 use crate::store::logs::SharedLogs;
@@ -57,6 +59,7 @@ parts! {
     SharedLogs => logs,
     SharedRegistry => monitors,
     SharedDashboards => dashboards,
+    SharedSlos => slos,
     Counters => counters,
 }
 
@@ -110,6 +113,12 @@ pub fn router(all: Everything) -> Router {
                 .delete(dashboards::delete),
         )
         .route("/dashboard/{*path}", get(dashboards::open))
+        .route("/api/v1/slo", get(slos::list).post(slos::create))
+        .route(
+            "/api/v1/slo/{id}",
+            get(slos::get).put(slos::update).delete(slos::delete),
+        )
+        .route("/api/v1/slo/{id}/history", get(slos::history))
         .route("/status", get(api::status))
         .route("/metrics", get(prometheus::exposition))
         .layer(middleware::from_fn(refuse_announced_oversize))
