@@ -169,6 +169,26 @@ async fn scenario(c: &Client, agent: &Agent, file_id: &str) -> String {
         "widgets[0].definition: missing field `requests`",
     )
     .await;
+    id
+}
+
+/// What the page saved: the query typed and the marker added; accepted again as its export.
+fn check_saved(agent: &Agent, id: &str) {
+    let (status, saved) = agent.get(&format!("/api/v1/dashboard/{id}"));
+    assert_eq!(status, 200);
+    let def = &saved["widgets"][0]["definition"];
+    assert_eq!(def["requests"][0]["q"], "avg:system.cpu.user{*}");
+    assert_eq!(
+        def["markers"][0],
+        json!({"value": "y = 80", "display_type": "error dashed"})
+    );
+    let again = agent
+        .http
+        .post(agent.api_url("/api/v1/dashboard"))
+        .json(&saved)
+        .send()
+        .expect("post");
+    assert_eq!(again.status().as_u16(), 200);
 }
 
 #[test]
