@@ -90,6 +90,8 @@ pub struct RunConfig {
 
     #[command(flatten)]
     pub dashboards: crate::dashboards::DashboardsConfig,
+
+    #[command(flatten)]
     pub slos: crate::slos::SlosConfig,
 }
 
