@@ -149,7 +149,7 @@ print(json.dumps({'id': made.id, 'url': made.url, 'title': got.title, 'widgets':
         None,
     );
     let mut without_ids = got.clone();
-    assert_kept(&sent, &strip_widget_ids(&mut without_ids), "$");
+    assert_kept(&sent, strip_widget_ids(&mut without_ids), "$");
 
     // The folder's dashboard is read-only; the broken file is refused, the other loaded.
     let (_, list) = send(&agent, "GET", "/api/v1/dashboard", None);

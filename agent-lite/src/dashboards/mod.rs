@@ -80,7 +80,10 @@ pub fn setup(
 }
 
 /// Reads every file of the folder; one that is not JSON is refused with its reason.
-fn load_dir(dir: &Path) -> Result<(Vec<(PathBuf, serde_json::Value)>, Vec<Refusal>), String> {
+/// The dashboards a folder holds, each with its file.
+type Loaded = Vec<(PathBuf, serde_json::Value)>;
+
+fn load_dir(dir: &Path) -> Result<(Loaded, Vec<Refusal>), String> {
     let files = json_files(dir)
         .map_err(|e| format!("cannot read the dashboards folder {}: {e}", dir.display()))?;
     let (mut loaded, mut refused) = (Vec::new(), Vec::new());
