@@ -24,6 +24,7 @@ pub mod dashboards;
 pub mod hostname;
 pub mod http_server;
 pub mod intake;
+pub mod json_folder;
 pub mod listen;
 pub mod locked;
 pub mod monitors;

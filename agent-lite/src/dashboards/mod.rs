@@ -14,16 +14,14 @@ pub mod id;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
 use crate::hostname::Hostname;
+use crate::json_folder::{self, json_files, Refusal};
 use crate::shutdown::Stop;
 use crate::store::events::{Event, SharedEvents};
-use registry::{json_files, Dashboards, Refusal, SharedDashboards};
-
-const POLL: Duration = Duration::from_secs(2);
+use registry::{Dashboards, SharedDashboards};
 
 #[derive(Debug, Clone, Args)]
 pub struct DashboardsConfig {
@@ -39,20 +37,6 @@ pub struct Parts {
     pub dashboards: SharedDashboards,
     pub events: SharedEvents,
     pub host: Hostname,
-}
-
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-fn fingerprint(dir: &Path) -> Fingerprint {
-    json_files(dir)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            (p, modified, meta.map_or(0, |m| m.len()))
-        })
-        .collect()
 }
 
 /// The dashboards as a start finds them: the saved ones (`state_dir`, shared with the
@@ -132,23 +116,7 @@ pub fn reload(parts: &Parts, dir: &Path) {
 
 /// Reloads the folder when it changes, until `stop`.
 pub async fn run(cfg: DashboardsConfig, parts: Parts, stop: Stop) {
-    let Some(dir) = cfg.dashboards_dir else {
-        return;
-    };
-    let mut poll = tokio::time::interval(POLL);
-    let mut seen = fingerprint(&dir);
-    let stop = stop.wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = poll.tick() => {
-                let now = fingerprint(&dir);
-                if now != seen {
-                    seen = now;
-                    reload(&parts, &dir);
-                }
-            }
-            () = &mut stop => break,
-        }
+    if let Some(dir) = cfg.dashboards_dir {
+        json_folder::watch(&dir, stop, || reload(&parts, &dir)).await;
     }
 }

@@ -5,8 +5,9 @@
 //! widgets' `id`s).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::json_folder::{json_files, Refusal};
 use serde_json::{json, Map, Value};
 
 use super::definition::{self, Invalid};
@@ -60,12 +61,6 @@ impl Entry {
     pub fn full(&self) -> Value {
         Value::Object(self.body.clone())
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Refusal {
-    pub file: String,
-    pub error: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -346,14 +341,4 @@ impl Dashboards {
             }
         }
     }
-}
-
-/// The `*.json` files of a folder, sorted.
-pub fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
 }

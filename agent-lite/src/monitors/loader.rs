@@ -1,50 +1,18 @@
 //! Monitor definitions from a folder of `*.json` files (one monitor, or a list, per file, in
 //! Datadog's export shape). A file that does not parse or cannot be evaluated is refused whole,
-//! with its name and the reason; the others load.
-//!
-//! The folder is polled for changes rather than watched with inotify: change events do not
-//! cross the bind mounts of Docker Desktop, and a 2 s poll of a few files costs nothing.
+//! with its name and the reason; the others load. The folder's files and its poll are
+//! `json_folder`'s, shared with the dashboards and the SLOs.
 
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::path::Path;
+
+pub use crate::json_folder::{json_files, Refusal};
 
 use super::definition::{Checked, Monitor};
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Refusal {
-    pub file: String,
-    pub error: String,
-}
 
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub monitors: Vec<Checked>,
     pub refused: Vec<Refusal>,
-}
-
-/// What changes when a file of the folder changes.
-pub type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-pub fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-pub fn fingerprint(dir: &Path) -> Fingerprint {
-    json_files(dir)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            let len = meta.map_or(0, |m| m.len());
-            (p, modified, len)
-        })
-        .collect()
 }
 
 /// Every file of `dir`; an unreadable folder is an error of its own.

@@ -34,15 +34,13 @@ use clap::Args;
 use crate::clock::now_secs;
 use crate::counters::{Counter, Counters};
 use crate::hostname::Hostname;
+use crate::json_folder;
 use crate::shutdown::Stop;
 use crate::store::events::{Event, SharedEvents};
 use crate::store::{SharedStore, Store};
 use history::History;
 use notify::Notifier;
 use registry::{Registry, SharedRegistry};
-
-/// How often the definitions folder is looked at.
-const POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Args)]
 pub struct MonitorsConfig {
@@ -206,8 +204,8 @@ pub fn evaluate_now(parts: &Parts, notifier: &Notifier, now: i64) -> usize {
 /// Evaluates on the interval and reloads the folder when it changes, until `stop`.
 pub async fn run(cfg: MonitorsConfig, parts: Parts, notifier: Notifier, stop: Stop) {
     let mut evaluate = tokio::time::interval(Duration::from_secs(cfg.monitor_interval_secs));
-    let mut poll = tokio::time::interval(POLL);
-    let mut seen = cfg.monitors_dir.as_deref().map(loader::fingerprint);
+    let mut poll = tokio::time::interval(json_folder::POLL);
+    let mut seen = cfg.monitors_dir.as_deref().map(json_folder::fingerprint);
     let stop = stop.wait();
     tokio::pin!(stop);
     loop {
@@ -217,7 +215,7 @@ pub async fn run(cfg: MonitorsConfig, parts: Parts, notifier: Notifier, stop: St
             }
             _ = poll.tick(), if cfg.monitors_dir.is_some() => {
                 if let Some(dir) = cfg.monitors_dir.as_deref() {
-                    let now = Some(loader::fingerprint(dir));
+                    let now = Some(json_folder::fingerprint(dir));
                     if now != seen {
                         seen = now;
                         reload(&parts, dir);

@@ -19,19 +19,15 @@ mod tests;
 pub mod view;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 
 use crate::clock::now_secs;
 use crate::hostname::Hostname;
-use crate::monitors::loader::fingerprint;
+use crate::json_folder;
 use crate::shutdown::Stop;
 use crate::store::events::{Event, SharedEvents};
 use registry::{SharedSlos, SloRegistry};
-
-/// How often the definitions folder is looked at, as the monitors' one.
-const POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Args)]
 pub struct SlosConfig {
@@ -92,21 +88,7 @@ pub fn reload(parts: &Parts, dir: &Path) {
 
 /// Reloads the folder when it changes, until `stop`.
 pub async fn run(cfg: SlosConfig, parts: Parts, stop: Stop) {
-    let Some(dir) = cfg.slos_dir else { return };
-    let mut poll = tokio::time::interval(POLL);
-    let mut seen = fingerprint(&dir);
-    let stop = stop.wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = poll.tick() => {
-                let now = fingerprint(&dir);
-                if now != seen {
-                    seen = now;
-                    reload(&parts, &dir);
-                }
-            }
-            () = &mut stop => break,
-        }
+    if let Some(dir) = cfg.slos_dir {
+        json_folder::watch(&dir, stop, || reload(&parts, &dir)).await;
     }
 }
