@@ -4,6 +4,7 @@ import { h, fmt, panel, setView, failure } from "../lib/dom.js";
 import { api, query } from "../lib/api.js";
 import { chartPanel } from "../lib/chart.js";
 import { nowSecs, rangeSecs } from "../lib/range.js";
+import { dependencyPanels } from "./service_map.js";
 
 // Services and operations from the trace metrics' own tags.
 async function services() {
@@ -39,7 +40,8 @@ export default async function apm(params) {
       chartPanel("Error rate", "%", [{ q: `100 * sum:${m}.errors{${scope}}.as_count() / sum:${m}.hits{${scope}}.as_count()`, label: "errors" }], { thresholds: [{ value: 5, level: "critical" }] }),
       chartPanel("Latency", "ms", [{ q: `p50:${m}{${scope}}`, label: "p50" }, { q: `p95:${m}{${scope}}`, label: "p95" }, { q: `p99:${m}{${scope}}`, label: "p99" }], { scale: 1000 }),
       chartPanel("Errors by HTTP status", "errors", [`sum:${m}.errors{${scope}} by {http.status_code}.as_count()`]),
-      panel("Resources", null, table)));
+      panel("Resources", null, table),
+      ...dependencyPanels(pick.service, params)));
   try {
     const [hits, errors, p95] = await Promise.all([
       query(`sum:${m}.hits{${scope}} by {resource_name}.as_count()`),

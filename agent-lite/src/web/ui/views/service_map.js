@@ -2,9 +2,6 @@
 // /api/v0/service_map (nodes and edges with requests, errors and p95, computed by agent-lite
 // from the recent traces). Also the downstream and database-queries tables of a service's
 // APM page, from /api/v0/services/{service}/dependencies.
-//
-// Written against the page's ES modules (lib/ of the i18 split); wire it in app.js's views
-// as `service_map` and add `#/service_map` to the nav.
 
 import { h, fmt, panel, setView, failure } from "../lib/dom.js";
 import { api } from "../lib/api.js";
