@@ -1,6 +1,6 @@
 //! A dashboard definition in Datadog's dashboard JSON, checked as Datadog's API checks it
 //! before it is kept: the required fields of the dashboard, of each widget and of the widget
-//! types the page renders, with their types and enumerations (from Datadog's published API
+//! types the page renders (the SLO widget too), with their types and enumerations (from Datadog's published API
 //! spec, as `datadog-api-client` models it). What is kept is the JSON itself, every field of
 //! it, the ones not checked here included: the structs below only read what they check.
 //!
@@ -213,6 +213,46 @@ struct Note {
     content: String,
 }
 
+/// The SLO widget (`SLOWidgetDefinition`): `view_type` is required (Datadog documents
+/// `detail`), the rest optional, with the enumerations of `WidgetTimeWindows` and
+/// `WidgetViewMode`.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Slo {
+    view_type: String,
+    slo_id: Option<String>,
+    time_windows: Option<Vec<TimeWindow>>,
+    view_mode: Option<ViewMode>,
+    show_error_budget: Option<bool>,
+    global_time_target: Option<String>,
+    additional_query_filters: Option<String>,
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TimeWindow {
+    #[serde(rename = "7d")]
+    SevenDays,
+    #[serde(rename = "30d")]
+    ThirtyDays,
+    #[serde(rename = "90d")]
+    NinetyDays,
+    WeekToDate,
+    PreviousWeek,
+    MonthToDate,
+    PreviousMonth,
+    GlobalTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ViewMode {
+    Overall,
+    Component,
+    Both,
+}
+
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct Group {
@@ -287,6 +327,7 @@ fn check_widget(path: &str, value: &Value, free: bool) -> Result<(), Invalid> {
         "toplist" => read::<Toplist>(&path, &def).map(drop),
         "event_stream" | "manage_status" => read::<Queried>(&path, &def).map(drop),
         "note" => read::<Note>(&path, &def).map(drop),
+        "slo" => read::<Slo>(&path, &def).map(drop),
         "group" => {
             let group: Group = read(&path, &def)?;
             for (i, w) in group.widgets.iter().enumerate() {
@@ -338,6 +379,29 @@ mod tests {
             refused(marker),
             "widgets[0].definition.markers[0]: missing field `value`"
         );
+    }
+
+    #[test]
+    fn slo_widgets_are_checked_as_datadogs_spec_says() {
+        let slo = |def: Value| json!({"title": "t", "layout_type": "ordered", "widgets": [{"definition": def}]});
+        assert!(check(&slo(
+            json!({"type": "slo", "view_type": "detail", "slo_id": "abc",
+            "time_windows": ["7d", "week_to_date", "global_time"], "view_mode": "overall",
+            "show_error_budget": true})
+        ))
+        .is_ok());
+        assert_eq!(
+            refused(slo(json!({"type": "slo", "slo_id": "abc"}))),
+            "widgets[0].definition: missing field `view_type`"
+        );
+        assert!(refused(slo(
+            json!({"type": "slo", "view_type": "detail", "time_windows": ["1d"]})
+        ))
+        .starts_with("widgets[0].definition.time_windows[0]: unknown variant `1d`"));
+        assert!(refused(slo(
+            json!({"type": "slo", "view_type": "detail", "slo_id": 3})
+        ))
+        .starts_with("widgets[0].definition.slo_id: invalid type"));
     }
 
     #[test]

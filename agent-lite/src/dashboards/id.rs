@@ -29,7 +29,8 @@ fn from_number(mut n: u64) -> String {
 }
 
 /// The same id for the same text (FNV-1a): a file without an `id` keeps its id, and so its
-/// links, across restarts.
+/// links, across restarts. The page computes the same (`web/ui/lib/lab_dashboards.js`) to find
+/// the lab's dashboards by their file names.
 pub fn stable(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
@@ -82,6 +83,13 @@ mod tests {
         for bad in ["abc-def", "ABC-def-ghi", "abc-de-fghi", "abc-def-gh!", ""] {
             assert!(!is_valid(bad), "{bad}");
         }
+    }
+
+    /// The page finds `compose/dashboards/*.json` by these (`lib/lab_dashboards.js`).
+    #[test]
+    fn file_ids_are_what_the_page_computes() {
+        assert_eq!(stable("infrastructure"), "4an-id5-138");
+        assert_eq!(stable("apm-service"), "3lc-jw4-q0n");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! widgets' `id`s).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::json_folder::{json_files, Refusal};
 use serde_json::{json, Map, Value};
@@ -119,16 +119,72 @@ fn highest_widget_id(widgets: Option<&Value>) -> i64 {
     max
 }
 
+/// When a dashboard was made and last changed, as Datadog reports them (`created_at`,
+/// `modified_at`). Only a create or an update sets them to now: a restart, or a reload of
+/// the folder, keeps them, so a dashboard's "modified" means what a user changed.
+struct Times {
+    created: Value,
+    modified: Value,
+}
+
+impl Times {
+    fn now() -> Self {
+        let now = json!(timestamp(chrono::Utc::now()));
+        Self {
+            created: now.clone(),
+            modified: now,
+        }
+    }
+
+    /// The times a saved definition carries; a missing one is taken as now.
+    fn saved(value: &Value) -> Self {
+        let now = Self::now();
+        let created = value.get("created_at").cloned().unwrap_or(now.created);
+        let modified = value
+            .get("modified_at")
+            .cloned()
+            .unwrap_or_else(|| created.clone());
+        Self { created, modified }
+    }
+
+    /// A file's times: those it carries (a dashboard exported with them), else the file's
+    /// own (its birth time where the filesystem keeps one, and its last write), which stay
+    /// the same across restarts and change when the file does.
+    fn of_file(value: &Value, path: &Path) -> Self {
+        let meta = std::fs::metadata(path).ok();
+        let written = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .map(|t| json!(timestamp(t.into())));
+        let born = meta
+            .as_ref()
+            .and_then(|m| m.created().ok())
+            .map(|t| json!(timestamp(t.into())));
+        let fallback = Self::now();
+        let modified = value
+            .get("modified_at")
+            .cloned()
+            .or_else(|| written.clone())
+            .unwrap_or(fallback.modified);
+        let created = value
+            .get("created_at")
+            .cloned()
+            .or(born)
+            .or(written)
+            .unwrap_or(fallback.created);
+        Self { created, modified }
+    }
+}
+
 /// A checked definition with Datadog's own fields set: `id` and `url` from `id`, the times,
-/// the author; `created_at` kept from `created` when it replaces an earlier version.
+/// the author.
 fn complete(
     mut value: Value,
     id: &str,
-    created: Option<Value>,
+    times: Times,
     author: Option<Value>,
 ) -> Result<Map<String, Value>, Invalid> {
     definition::check(&value)?;
-    let now = timestamp(chrono::Utc::now());
     let body = value
         .as_object_mut()
         .ok_or_else(|| Invalid::at("$", "a dashboard is a JSON object"))?;
@@ -136,11 +192,8 @@ fn complete(
     let url = format!("/dashboard/{id}/{}", id::slug(title));
     body.insert("id".into(), json!(id));
     body.insert("url".into(), json!(url));
-    body.insert(
-        "created_at".into(),
-        created.unwrap_or_else(|| json!(now.clone())),
-    );
-    body.insert("modified_at".into(), json!(now));
+    body.insert("created_at".into(), times.created);
+    body.insert("modified_at".into(), times.modified);
     body.insert(
         "author_handle".into(),
         author.unwrap_or_else(|| json!(AUTHOR)),
@@ -183,7 +236,7 @@ impl Dashboards {
                 break id;
             }
         };
-        let body = complete(value, &id, None, None)?;
+        let body = complete(value, &id, Times::now(), None)?;
         let entry = Entry {
             body,
             source: Source::Api,
@@ -209,9 +262,16 @@ impl Dashboards {
 
     pub fn update(&mut self, id: &str, value: Value) -> Result<(), ChangeError> {
         let old = self.editable(id)?;
-        let created = old.body.get("created_at").cloned();
+        let times = Times {
+            created: old
+                .body
+                .get("created_at")
+                .cloned()
+                .unwrap_or_else(|| Times::now().created),
+            modified: Times::now().modified,
+        };
         let author = old.body.get("author_handle").cloned();
-        let body = complete(value, id, created, author)?;
+        let body = complete(value, id, times, author)?;
         let entry = Entry {
             body,
             source: Source::Api,
@@ -281,9 +341,9 @@ impl Dashboards {
                 errors.push(format!("{}: no valid id", path.display()));
                 continue;
             }
-            let created = value.get("created_at").cloned();
+            let times = Times::saved(&value);
             let author = value.get("author_handle").cloned();
-            match complete(value, &id, created, author) {
+            match complete(value, &id, times, author) {
                 Ok(body) => {
                     self.entries.insert(
                         id,
@@ -322,10 +382,13 @@ impl Dashboards {
                 });
                 continue;
             }
-            let created = value.get("created_at").cloned();
+            let times = Times::of_file(&value, &path);
             let author = value.get("author_handle").cloned();
-            match complete(value, &id, created, author) {
-                Ok(body) => {
+            match complete(value, &id, times, author) {
+                Ok(mut body) => {
+                    // agent-lite refuses to change it (403): say so as Datadog does, so a
+                    // client (and the page) offers a copy rather than an edit.
+                    body.insert("is_read_only".into(), json!(true));
                     self.entries.insert(
                         id,
                         Entry {
@@ -340,5 +403,53 @@ impl Dashboards {
                 }),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(title: &str) -> Value {
+        json!({"title": title, "layout_type": "ordered",
+               "widgets": [{"definition": {"type": "note", "content": "hi"}}]})
+    }
+
+    fn times(d: &Dashboards, id: &str) -> (Value, Value) {
+        let body = &d.get(id).expect("the dashboard").body;
+        (body["created_at"].clone(), body["modified_at"].clone())
+    }
+
+    #[test]
+    fn a_restart_keeps_the_times_and_an_update_moves_only_modified_at() {
+        let state = tempfile::tempdir().expect("temp dir");
+        let mut first = Dashboards::new(Some(state.path().to_owned()));
+        let id = first.create(definition("a")).expect("created");
+        let made = times(&first, &id);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut again = Dashboards::new(Some(state.path().to_owned()));
+        assert!(again.restore_saved().is_empty());
+        assert_eq!(times(&again, &id), made, "restored as saved");
+        again.update(&id, definition("b")).expect("updated");
+        let (created, modified) = times(&again, &id);
+        assert_eq!(created, made.0);
+        assert_ne!(modified, made.1, "an update is a change");
+    }
+
+    #[test]
+    fn file_dashboards_are_read_only_and_keep_their_times_across_reloads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lab.json");
+        let mut sent = definition("lab");
+        sent["is_read_only"] = json!(false);
+        std::fs::write(&path, sent.to_string()).expect("file");
+        let mut d = Dashboards::default();
+        d.replace_file_dashboards(vec![(path.clone(), sent.clone())]);
+        let id = id::stable("lab");
+        assert_eq!(d.get(&id).expect("loaded").body["is_read_only"], true);
+        let first = times(&d, &id);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        d.replace_file_dashboards(vec![(path, sent)]);
+        assert_eq!(times(&d, &id), first, "an unchanged file keeps its times");
     }
 }
