@@ -32,6 +32,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A JSON body as the API's handlers take it: one that does not parse is a 400 with serde's
+/// reason, one over the API's body limit keeps its 413.
+pub fn json_body<T>(
+    body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|axum::Json(v)| v).map_err(|e| {
+        let status = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError(status, e.body_text())
+    })
+}
+
 pub async fn index() -> &'static str {
     "agent-lite: the API is under /api (query: /api/v1/query?from=&to=&query=), status at /status, Prometheus at /metrics\n"
 }

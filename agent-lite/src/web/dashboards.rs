@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::api::ApiError;
+use super::api::{json_body, ApiError};
 use crate::dashboards::registry::{ChangeError, SharedDashboards};
 
 impl From<ChangeError> for ApiError {
@@ -23,17 +23,6 @@ impl From<ChangeError> for ApiError {
         };
         ApiError(status, e.to_string())
     }
-}
-
-/// A body that is not JSON is a 400; one over the API's body limit keeps its 413.
-fn body(body: Result<Json<Value>, JsonRejection>) -> Result<Value, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        let status = match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError(status, e.body_text())
-    })
 }
 
 pub async fn list(State(dashboards): State<SharedDashboards>) -> Json<Value> {
@@ -63,7 +52,7 @@ pub async fn create(
     State(dashboards): State<SharedDashboards>,
     value: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let value = body(value)?;
+    let value = json_body(value)?;
     let id = dashboards.lock().create(value)?;
     answer(&dashboards, &id)
 }
@@ -73,7 +62,7 @@ pub async fn update(
     Path(id): Path<String>,
     value: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let value = body(value)?;
+    let value = json_body(value)?;
     dashboards.lock().update(&id, value)?;
     answer(&dashboards, &id)
 }

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::ApiError;
+use super::api::{json_body, ApiError};
 use crate::clock::now_secs;
 use crate::monitors::definition::Monitor;
 use crate::monitors::registry::{api_view, ChangeError, SharedRegistry};
@@ -71,18 +71,6 @@ pub async fn get(
     Ok(Json(api_view(entry)))
 }
 
-/// A body that is not a monitor is a 400, as Datadog answers; one over the API's body limit
-/// keeps its 413, so the client learns that the size, not the content, was refused.
-fn body(body: Result<Json<Monitor>, JsonRejection>) -> Result<Monitor, ApiError> {
-    body.map(|Json(m)| m).map_err(|e| {
-        let status = match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError(status, e.body_text())
-    })
-}
-
 impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> Self {
         let status = match e {
@@ -98,7 +86,7 @@ pub async fn create(
     State(registry): State<SharedRegistry>,
     monitor: Result<Json<Monitor>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let monitor = body(monitor)?;
+    let monitor = json_body(monitor)?;
     let mut registry = registry.lock();
     let id = registry.create(monitor, now_secs())?;
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
@@ -111,7 +99,7 @@ pub async fn update(
     monitor: Result<Json<Monitor>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let monitor = body(monitor)?;
+    let monitor = json_body(monitor)?;
     let mut registry = registry.lock();
     registry.update(id, monitor, now_secs())?;
     let entry = registry.get(id).ok_or_else(|| not_found(id))?;
@@ -131,7 +119,7 @@ pub async fn delete(
 pub async fn validate(
     monitor: Result<Json<Monitor>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    body(monitor)?
+    json_body(monitor)?
         .check()
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
     Ok(Json(json!({})))

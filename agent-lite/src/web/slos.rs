@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::ApiError;
+use super::api::{json_body, ApiError};
 use crate::clock::now_secs;
 use crate::monitors::registry::{Registry, SharedRegistry};
 use crate::slos::definition::{Indicator, Invalid};
@@ -31,17 +31,6 @@ impl From<ChangeError> for ApiError {
         };
         ApiError(status, e.to_string())
     }
-}
-
-/// A body that is not JSON is a 400 (413 over the API's limit, as the monitors' API).
-fn body(body: Result<Json<Value>, JsonRejection>) -> Result<Value, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        let status = match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError(status, e.body_text())
-    })
 }
 
 /// A monitor SLO must name monitors that exist, as Datadog checks.
@@ -139,7 +128,7 @@ pub async fn create(
     State(slos): State<SharedSlos>,
     slo: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let slo = body(slo)?;
+    let slo = json_body(slo)?;
     check_monitors(&slo, &monitors.lock())?;
     let mut slos = slos.lock();
     let id = slos.create(slo, now_secs())?;
@@ -170,7 +159,7 @@ pub async fn update(
     Path(id): Path<String>,
     slo: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let slo = body(slo)?;
+    let slo = json_body(slo)?;
     check_monitors(&slo, &monitors.lock())?;
     let mut slos = slos.lock();
     slos.update(&id, slo, now_secs())?;
