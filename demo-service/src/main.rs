@@ -46,16 +46,7 @@ fn block_on(name: &str, service: impl Future<Output = anyhow::Result<()>>) -> Ex
 
 async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     let telemetry = Telemetry::init(&cfg)?;
-    if cfg.profiling_enabled {
-        telemetry::profiler::start(telemetry::profiler::Settings {
-            agent_url: cfg.trace_agent_url(),
-            upload_period: std::time::Duration::from_secs(cfg.profiling_upload_period_secs),
-            hz: cfg.profiling_hz,
-            service: cfg.service.clone(),
-            env: cfg.env.clone(),
-            version: cfg.version.clone(),
-        })?;
-    }
+    telemetry::profiler::start_if_enabled(&cfg)?;
     let limits = web::Data::new(Limits::from(&cfg));
     let inventory = web::Data::new(InventoryClient::new(&cfg)?);
     http::server::serve(&cfg, telemetry, "demo-service started", move |app| {

@@ -1,7 +1,8 @@
 //! `demo-service inventory`: the service demo-service calls for stock. It keeps the stock in
 //! PostgreSQL, through a bounded pool and a traced client (`db`), creates its schema and sample
 //! data at start (`schema`), and serves `/items` and `/reservations` (`routes`) behind the same
-//! server span, logs, tracer and runtime metrics as demo-service, as service `inventory`.
+//! server span, logs, tracer, runtime metrics and CPU profiler as demo-service, as service
+//! `inventory`.
 
 pub mod db;
 pub mod routes;
@@ -20,6 +21,8 @@ const SCHEMA_RETRY: Duration = Duration::from_secs(1);
 
 pub async fn run(cfg: InventoryConfig) -> anyhow::Result<()> {
     let telemetry = Telemetry::init(&cfg.serve)?;
+    // The same CPU profiler as demo-service's, its profiles tagged service:inventory.
+    crate::telemetry::profiler::start_if_enabled(&cfg.serve)?;
     let db = Database::new(&cfg.db)?;
     // inventory starts whether or not PostgreSQL is up yet (compose starts both at once; an
     // outage test stops it): until the schema is in place requests answer 503, then it is.

@@ -9,6 +9,10 @@ pub mod span_labels;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use anyhow::Context as _;
+
+use crate::config::ServeConfig;
+
 /// How the profiler runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -18,6 +22,28 @@ pub struct Settings {
     pub service: String,
     pub env: String,
     pub version: String,
+}
+
+impl From<&ServeConfig> for Settings {
+    /// The service's own tags (demo-service's, or inventory's), its agent and its periods.
+    fn from(cfg: &ServeConfig) -> Self {
+        Self {
+            agent_url: cfg.trace_agent_url(),
+            upload_period: Duration::from_secs(cfg.profiling_upload_period_secs),
+            hz: cfg.profiling_hz,
+            service: cfg.service.clone(),
+            env: cfg.env.clone(),
+            version: cfg.version.clone(),
+        }
+    }
+}
+
+/// Starts the profiler when `DD_PROFILING_ENABLED=true`: what both services call at start.
+pub fn start_if_enabled(cfg: &ServeConfig) -> anyhow::Result<()> {
+    if cfg.profiling_enabled {
+        start(Settings::from(cfg)).context("starting the profiler (DD_PROFILING_ENABLED=true)")?;
+    }
+    Ok(())
 }
 
 /// Starts sampling and the thread that drains, builds and uploads; it runs until the process
