@@ -30,3 +30,9 @@ export function requestQueries(req, vars) {
     return { q, label: f.alias || (f.formula !== q ? f.formula : null) };
   });
 }
+
+// The aggregator that reduces a request to one number (query_value, toplist): the request's
+// own (`q` form), else its first query's (`queries` form, as Datadog's scalar requests have).
+export function requestAggregator(req) {
+  return req.aggregator || ((req.queries || []).find((q) => q.aggregator) || {}).aggregator || "avg";
+}

@@ -2,7 +2,7 @@
 
 import { h, fmt, panel, setView, failure } from "../lib/dom.js";
 import { api, query } from "../lib/api.js";
-import { chartPanel } from "../lib/chart.js";
+import { labDashboardBox } from "../lib/lab_dashboards.js";
 import { nowSecs, rangeSecs } from "../lib/range.js";
 import { dependencyPanels } from "./service_map.js";
 
@@ -35,11 +35,11 @@ export default async function apm(params) {
   const table = h("div", {}, "…");
   setView(`APM · ${pick.service}`,
     h("div", { class: "filters" }, "Service ", select),
+    // The charts: the lab's APM service dashboard (compose/dashboards/apm-service.json, its
+    // thresholds in its markers) with `$service` set to the service picked here.
+    pick.op === "http.server.request" ? null : h("p", { class: "muted" }, `The service dashboard reads trace.http.server.request; ${pick.service} reports ${m}.`),
+    labDashboardBox("apm-service.json", { service: pick.service }, () => apm(params)),
     h("div", { class: "grid" },
-      chartPanel("Requests", "req/s", [{ q: `sum:${m}.hits{${scope}}.as_rate()`, label: "requests" }]),
-      chartPanel("Error rate", "%", [{ q: `100 * sum:${m}.errors{${scope}}.as_count() / sum:${m}.hits{${scope}}.as_count()`, label: "errors" }], { thresholds: [{ value: 5, level: "critical" }] }),
-      chartPanel("Latency", "ms", [{ q: `p50:${m}{${scope}}`, label: "p50" }, { q: `p95:${m}{${scope}}`, label: "p95" }, { q: `p99:${m}{${scope}}`, label: "p99" }], { scale: 1000 }),
-      chartPanel("Errors by HTTP status", "errors", [`sum:${m}.errors{${scope}} by {http.status_code}.as_count()`]),
       panel("Resources", null, table),
       ...dependencyPanels(pick.service, params)));
   try {

@@ -1,17 +1,21 @@
 // Dashboards: the list (with import by paste or upload), one dashboard drawn from its
 // Datadog JSON with its template variables, and the builder (add, edit, move, remove a
 // widget; a query editor previewing live; markers; save with POST or PUT; export).
+// A dashboard agent-lite will not change (`is_read_only`: those of AGENT_LITE_DASHBOARDS_DIR)
+// is not edited in place: "Edit a copy" drafts a new one, saved with POST.
 
 import { h, setView, failure, fill, panel } from "../lib/dom.js";
 import { api, query } from "../lib/api.js";
 import { lineChart } from "../lib/chart.js";
 import { requestQueries } from "../lib/dashquery.js";
-import { renderWidget, BUILDABLE } from "../widgets/index.js";
+import { variables } from "../lib/template_vars.js";
+import { BUILDABLE, renderWidgets } from "../widgets/index.js";
 
 // The dashboard being edited survives the page's live refresh: id → draft.
 const drafts = new Map();
-// Chosen template variable values, per dashboard.
-const chosen = new Map();
+
+// The fields Datadog sets itself; a copy starts without them, as a new dashboard.
+const SERVER_FIELDS = ["id", "url", "created_at", "modified_at", "author_handle"];
 
 const post = (path, body, method = "POST") => api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
@@ -36,23 +40,12 @@ export async function dashboards() {
   setView("Dashboards",
     h("div", { class: "filters" }, h("a", { id: "new-dashboard", href: "#/dashboard/new" }, "+ New dashboard")),
     h("section", { class: "panel" }, list.length ? h("table", { id: "dashboard-list" },
-      h("tr", {}, h("th", {}, "title"), h("th", {}, "id"), h("th", {}, "modified")),
+      h("tr", {}, h("th", {}, "title"), h("th", {}, "id"), h("th", {}, "modified"), h("th", {}, "")),
       list.slice().sort((a, b) => a.title.localeCompare(b.title)).map((d) => h("tr", { class: "click", onclick: () => { location.hash = `#/dashboard/${d.id}`; } },
-        h("td", {}, h("a", { href: `#/dashboard/${d.id}` }, d.title)), h("td", { class: "muted" }, d.id), h("td", { class: "muted" }, d.modified_at || ""))))
+        h("td", {}, h("a", { href: `#/dashboard/${d.id}` }, d.title)), h("td", { class: "muted" }, d.id), h("td", { class: "muted" }, d.modified_at || ""),
+        h("td", { class: "muted" }, d.is_read_only ? "read-only (file)" : ""))))
       : h("p", { class: "muted" }, "No dashboard yet (AGENT_LITE_DASHBOARDS_DIR, or make one).")),
     importBox());
-}
-
-function variables(dash, rerender) {
-  const vars = (dash.template_variables || []).map((v) => ({ ...v, value: (chosen.get(dash.id || "new") || {})[v.name] ?? v.default ?? (v.defaults || [])[0] ?? "*" }));
-  const bar = h("div", { class: "filters template-vars" }, vars.map((v) => h("label", {}, `$${v.name} `,
-    h("input", { class: "tvar", "data-var": v.name, value: v.value, size: 14, list: `tv-${v.name}`, onchange: (e) => {
-      const c = chosen.get(dash.id || "new") || {};
-      c[v.name] = e.target.value || "*";
-      chosen.set(dash.id || "new", c);
-      rerender();
-    } }), h("datalist", { id: `tv-${v.name}` }, ["*", ...(v.available_values || [])].map((o) => h("option", { value: o }))))));
-  return { vars, bar };
 }
 
 export async function dashboard(params, id) {
@@ -68,9 +61,10 @@ export async function dashboard(params, id) {
   const rerender = () => dashboard(params, id);
   const { vars, bar } = variables(dash, rerender);
   const ctx = { vars };
+  const readOnly = dash.is_read_only === true && !editing;
   const widgets = dash.widgets || [];
   const tools = (i) => editing ? h("span", { class: "widget-tools" },
-    h("button", { class: "w-edit", onclick: () => editWidget(dash, i, rerender) }, "edit"),
+    h("button", { class: "w-edit", onclick: () => editWidget(dash, i, rerender, vars) }, "edit"),
     h("button", { class: "w-up", onclick: () => { if (i > 0) { [widgets[i - 1], widgets[i]] = [widgets[i], widgets[i - 1]]; rerender(); } } }, "↑"),
     h("button", { class: "w-down", onclick: () => { if (i < widgets.length - 1) { [widgets[i + 1], widgets[i]] = [widgets[i], widgets[i + 1]]; rerender(); } } }, "↓"),
     h("button", { class: "w-remove", onclick: () => { widgets.splice(i, 1); rerender(); } }, "remove")) : null;
@@ -82,25 +76,45 @@ export async function dashboard(params, id) {
       if (saved.id === id) rerender(); else location.hash = `#/dashboard/${saved.id}`;
     } catch (e) { fill(status, `Refused: ${e.message}`); }
   };
+  // The JSON downloaded, and shown to copy into Datadog's "Import dashboard JSON".
+  const exported = h("div", { id: "export-box" });
   const exportJson = () => {
-    const blob = new Blob([JSON.stringify(dash, null, 2)], { type: "application/json" });
-    const a = h("a", { href: URL.createObjectURL(blob), download: `${(dash.title || "dashboard").replace(/[^A-Za-z0-9_-]+/g, "-")}.json` });
+    const text = JSON.stringify(dash, null, 2);
+    const name = `${(dash.title || "dashboard").replace(/[^A-Za-z0-9_-]+/g, "-")}.json`;
+    const href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    const a = h("a", { href, download: name });
     document.body.append(a); a.click(); a.remove();
+    fill(exported, panel("Exported JSON", null, h("p", { class: "muted" }, `Downloaded as ${name}; paste it into Datadog (Dashboards > New > Import dashboard JSON) or run compose/import-dashboards.sh on the file.`),
+      h("textarea", { id: "export-json", rows: 12, cols: 100, readonly: "" }, text),
+      h("div", { class: "filters" }, h("button", { onclick: () => fill(exported) }, "Close"))));
+  };
+  // A draft of a new dashboard from this one: POSTed on save, whatever this one is.
+  const copy = () => {
+    const draft = structuredClone(dash);
+    for (const k of SERVER_FIELDS) delete draft[k];
+    draft.is_read_only = false;
+    draft.title = `${dash.title || "Dashboard"} (copy)`;
+    drafts.set("new", draft);
+    location.hash = "#/dashboard/new";
   };
   const typeMenu = h("select", { id: "widget-type" }, BUILDABLE.map((t) => h("option", { value: t }, t)));
   const editBar = editing
     ? h("div", { class: "filters builder" },
       h("input", { id: "dash-title", value: dash.title, size: 40, onchange: (e) => { dash.title = e.target.value; } }),
-      typeMenu, h("button", { id: "add-widget", onclick: () => { widgets.push({ definition: blank(typeMenu.value) }); editWidget(dash, widgets.length - 1, rerender); } }, "Add widget"),
+      typeMenu, h("button", { id: "add-widget", onclick: () => { widgets.push({ definition: blank(typeMenu.value) }); editWidget(dash, widgets.length - 1, rerender, vars); } }, "Add widget"),
       h("button", { id: "save-dashboard", onclick: save }, dash.id ? "Save (PUT)" : "Save (POST)"),
       h("button", { id: "cancel-edit", onclick: () => { drafts.delete(id); location.hash = dash.id ? `#/dashboard/${dash.id}` : "#/dashboards"; rerender(); } }, "Cancel"))
-    : h("div", { class: "filters" },
-      h("button", { id: "edit-dashboard", onclick: () => { if (!dash.agent_lite_read_only) { drafts.set(id, structuredClone(dash)); rerender(); } } }, "Edit"));
+    : readOnly
+      ? h("div", { class: "filters" }, h("span", { id: "read-only", class: "muted" }, "Read-only: it comes from a file of AGENT_LITE_DASHBOARDS_DIR (change the file, or edit a copy)."),
+        h("button", { id: "copy-dashboard", onclick: copy }, "Edit a copy"))
+      : h("div", { class: "filters" },
+        h("button", { id: "edit-dashboard", onclick: () => { drafts.set(id, structuredClone(dash)); rerender(); } }, "Edit"),
+        h("button", { id: "copy-dashboard", onclick: copy }, "Save as copy"));
   setView(dash.title || "Dashboard",
     dash.description ? h("p", { class: "muted" }, dash.description) : null,
     h("div", { class: "filters" }, editBar, h("button", { id: "export-dashboard", onclick: exportJson }, "Export JSON"), h("a", { href: "#/dashboards" }, "all dashboards")),
-    status, bar, h("div", { id: "widget-editor" }),
-    h("div", { class: "grid dashboard", id: "dashboard-widgets" }, widgets.map((w, i) => renderWidget(w, ctx, tools(i)))));
+    status, exported, bar, h("div", { id: "widget-editor" }),
+    renderWidgets(widgets, ctx, tools));
 }
 
 function blank(type) {
@@ -111,14 +125,16 @@ function blank(type) {
     case "event_stream": return { type, title: "Events", query: "*" };
     case "manage_status": return { type, title: "Monitors", query: "*", summary_type: "monitors" };
     case "note": return { type, content: "" };
+    case "slo": return { type, title: "", view_type: "detail", slo_id: "", time_windows: ["7d"], show_error_budget: true, view_mode: "overall" };
     case "group": return { type, title: "Group", layout_type: "ordered", widgets: [] };
     default: return { type };
   }
 }
 
 // The editor of widget `i`: its title, its query (previewed as it is typed, with the API's
-// refusal shown), markers, aggregation and colouring, text; "Apply" puts it in the draft.
-function editWidget(dash, i, rerender) {
+// refusal shown, the dashboard's template variables substituted as the page has them),
+// markers, aggregation and colouring, text, SLO; "Apply" puts it in the draft.
+function editWidget(dash, i, rerender, vars) {
   const def = structuredClone(dash.widgets[i].definition);
   const box = document.getElementById("widget-editor");
   const preview = h("div", { id: "query-preview" });
@@ -128,11 +144,11 @@ function editWidget(dash, i, rerender) {
   const runPreview = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      const [first] = req ? requestQueries(req, []) : [];
+      const [first] = req ? requestQueries(req, vars) : [];
       if (!first || !first.q.trim()) { fill(reason, "Type a metric query, e.g. avg:system.cpu.user{*}"); return fill(preview); }
       try {
         const series = await query(first.q);
-        fill(reason);
+        fill(reason, h("span", { class: "sent-query" }, `Query sent: ${first.q}`));
         fill(preview, lineChart(series, { markers: def.markers, yaxis: def.yaxis }));
       } catch (e) { fill(reason, `Refused: ${e.message}`); fill(preview); }
     }, 300);
@@ -157,10 +173,27 @@ function editWidget(dash, i, rerender) {
     parts.push(field("Colour when above", h("input", { id: "cf-value", type: "number", value: (req.conditional_formats || [])[0]?.value ?? "", onchange: (e) => { req.conditional_formats = e.target.value === "" ? [] : [{ comparator: ">", value: Number(e.target.value), palette: "white_on_red" }, { comparator: "<=", value: Number(e.target.value), palette: "white_on_green" }]; } })));
   }
   if (def.type === "note") parts.push(field("Text", h("textarea", { id: "note-content", rows: 4, cols: 70, oninput: (e) => { def.content = e.target.value; } }, def.content || "")));
+  if (def.type === "slo") parts.push(sloFields(def));
   if (def.type === "event_stream" || def.type === "manage_status") parts.push(field("Query", h("input", { id: "widget-query", value: def.query || "", size: 40, oninput: (e) => { def.query = e.target.value; } })));
   fill(box, panel(`Edit widget ${i + 1} (${def.type})`, null, ...parts, reason, preview,
     h("div", { class: "filters" }, h("button", { id: "apply-widget", onclick: () => { dash.widgets[i].definition = def; fill(box); rerender(); } }, "Apply"),
       h("button", { onclick: () => fill(box) }, "Close"))));
   box.classList.add("panel-editor");
   if (req) runPreview();
+}
+
+const WINDOWS = ["7d", "30d", "90d", "week_to_date", "previous_week", "month_to_date", "previous_month", "global_time"];
+
+// The SLO widget's fields: which SLO (from /api/v1/slo) and its time windows.
+function sloFields(def) {
+  const pick = h("select", { id: "slo-id", onchange: (e) => { def.slo_id = e.target.value; } }, h("option", { value: "" }, "…"));
+  api("/api/v1/slo").then((body) => fill(pick, h("option", { value: "" }, "choose an SLO"),
+    (body.data || []).map((s) => h("option", { value: s.id, ...(s.id === def.slo_id ? { selected: "" } : {}) }, s.name))))
+    .catch((e) => fill(pick, h("option", { value: "" }, `Could not load the SLOs: ${e.message}`)));
+  const windows = new Set(def.time_windows || []);
+  const boxes = WINDOWS.map((w) => h("label", {}, h("input", { type: "checkbox", class: "slo-window", value: w, ...(windows.has(w) ? { checked: "" } : {}), onchange: (e) => {
+    if (e.target.checked) windows.add(w); else windows.delete(w);
+    def.time_windows = WINDOWS.filter((x) => windows.has(x));
+  } }), ` ${w} `));
+  return h("div", {}, h("label", { class: "field" }, "SLO ", pick), h("div", {}, "Time windows ", boxes));
 }

@@ -3,7 +3,7 @@
 
 import { h, failure, fill } from "../lib/dom.js";
 import { query } from "../lib/api.js";
-import { requestQueries } from "../lib/dashquery.js";
+import { requestQueries, requestAggregator } from "../lib/dashquery.js";
 
 const PALETTE = {
   white_on_red: ["#fff", "#d63c3c"], white_on_yellow: ["#fff", "#e5a50a"], white_on_green: ["#fff", "#2e9e5b"],
@@ -36,8 +36,10 @@ export default function queryValue(def, ctx) {
   if (!req) return fill(box, h("p", { class: "muted" }, "No request."));
   const [first] = requestQueries(req, ctx.vars);
   if (!first) return fill(box, h("p", { class: "muted" }, "No query."));
+  box.dataset.queries = first.q;
+  box.title = first.q;
   query(first.q).then((series) => {
-    const value = reduce(series.flatMap((s) => s.pointlist || []), req.aggregator || "avg");
+    const value = reduce(series.flatMap((s) => s.pointlist || []), requestAggregator(req));
     const precision = Number.isInteger(def.precision) ? def.precision : 2;
     const rule = value === null ? null : formatFor(value, req.conditional_formats);
     const [fg, bg] = rule ? PALETTE[rule.palette] || ["#1f2430", "transparent"] : ["#1f2430", "transparent"];

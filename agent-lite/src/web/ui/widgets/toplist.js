@@ -3,7 +3,7 @@
 import { h, fmt, failure, fill } from "../lib/dom.js";
 import { query } from "../lib/api.js";
 import { seriesName } from "../lib/chart.js";
-import { requestQueries } from "../lib/dashquery.js";
+import { requestQueries, requestAggregator } from "../lib/dashquery.js";
 import { reduce, formatFor } from "./query_value.js";
 
 export default function toplist(def, ctx) {
@@ -11,8 +11,10 @@ export default function toplist(def, ctx) {
   const req = (def.requests || [])[0];
   const [first] = req ? requestQueries(req, ctx.vars) : [];
   if (!first) return fill(box, h("p", { class: "muted" }, "No query."));
+  box.dataset.queries = first.q;
+  box.title = first.q;
   query(first.q).then((series) => {
-    const rows = series.map((s, i) => ({ name: seriesName(s, i), value: reduce(s.pointlist || [], req.aggregator || "avg") }))
+    const rows = series.map((s, i) => ({ name: seriesName(s, i), value: reduce(s.pointlist || [], requestAggregator(req)) }))
       .filter((r) => r.value !== null).sort((a, b) => b.value - a.value).slice(0, 10);
     if (!rows.length) return fill(box, h("p", { class: "muted" }, "no data in this range"));
     const top = Math.max(...rows.map((r) => Math.abs(r.value)), 1e-9);
