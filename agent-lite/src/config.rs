@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,7 +23,7 @@ pub enum Command {
     /// Run the agent (the default).
     Run(Box<RunConfig>),
     /// Ask a running agent-lite for its status and print it, like `agent status`.
-    Status(StatusConfig),
+    Status(crate::status::StatusConfig),
     /// Check monitor definitions (files or folders) as a start would load them; exits 1 if
     /// any is refused. For CI jobs that test alert definitions.
     CheckMonitors {
@@ -31,16 +31,6 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct StatusConfig {
-    /// The agent-lite API to ask.
-    #[arg(long, env = "AGENT_LITE_URL", default_value = "http://127.0.0.1:5002")]
-    pub url: String,
-    /// Print the raw JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `agent-lite run`: the options of every component, each flattened from the component's
@@ -88,6 +78,16 @@ pub struct RunConfig {
     #[command(flatten)]
     pub monitors: crate::monitors::MonitorsConfig,
 
+    // The state folder is shared: the monitors (history, API monitors), the dashboards and
+    // the SLOs (the API's) each keep their files there, and each is handed this one option.
+    // It sits between the monitors' options because --help has always listed it there.
+    /// Folder keeping monitor history and API-created monitors across restarts (a volume).
+    #[arg(long, env = "AGENT_LITE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub notifications: crate::monitors::NotificationsConfig,
+
     #[command(flatten)]
     pub dashboards: crate::dashboards::DashboardsConfig,
 
@@ -96,6 +96,26 @@ pub struct RunConfig {
 }
 
 impl Cli {
+    /// The command line, with the configuration file it names read in: the file sets the
+    /// variables that are not set yet, then the command line is parsed again (a variable wins
+    /// over the file, a flag over both). Exits as clap does on a bad command line.
+    ///
+    /// Call it while the process has one thread: it writes the environment, which is safe
+    /// only while no other thread reads it.
+    pub fn load() -> anyhow::Result<Self> {
+        let cli = Self::parse();
+        let Some(path) = cli.config_file() else {
+            return Ok(cli);
+        };
+        let vars = crate::config_file::variables(path, &Self::command(), |env| {
+            std::env::var_os(env).is_some()
+        })?;
+        for (env, value) in vars {
+            std::env::set_var(env, value);
+        }
+        Ok(Self::parse())
+    }
+
     /// The configuration file named for the command about to run.
     pub fn config_file(&self) -> Option<&std::path::Path> {
         match &self.command {

@@ -2,25 +2,23 @@
 //! the library (`lib.rs`), which the fuzz targets share.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
-use clap::{CommandFactory as _, Parser};
 
 use agent_lite::apm::trace_store::SharedTraces;
-use agent_lite::config::{Cli, Command, RunConfig, StatusConfig};
+use agent_lite::config::{Cli, Command, RunConfig};
 use agent_lite::counters::{Counters, Family};
 use agent_lite::dashboards::registry::SharedDashboards;
 use agent_lite::hostname::Hostname;
 use agent_lite::http_server::{self, Refusals};
 use agent_lite::monitors::registry::SharedRegistry;
-use agent_lite::shutdown::Shutdown;
+use agent_lite::shutdown::{self, Shutdown};
 use agent_lite::slos::registry::SharedSlos;
 use agent_lite::status::Everything;
 use agent_lite::store::events::{Event, SharedEvents};
-use agent_lite::store::logs::{Logs, SharedLogs};
 use agent_lite::store::{SharedStore, Store};
-use agent_lite::{collectors, config_file, dashboards, intake, monitors, slos, status, web};
+use agent_lite::{collectors, dashboards, intake, monitors, slos, status, web};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -40,24 +38,14 @@ pub static malloc_conf: &u8 =
     &b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0,background_thread:true\0"[0];
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
-    if let Some(path) = cli.config_file() {
-        let vars =
-            config_file::variables(path, &Cli::command(), |env| std::env::var_os(env).is_some());
-        match vars {
-            Ok(vars) => {
-                // Still one thread: no one else reads the environment yet.
-                for (env, value) in vars {
-                    std::env::set_var(env, value);
-                }
-                cli = Cli::parse();
-            }
-            Err(e) => {
-                eprintln!("agent-lite: {e:#}");
-                return ExitCode::FAILURE;
-            }
+    // Still one thread: no one else reads the environment the configuration file sets.
+    let cli = match Cli::load() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("agent-lite: {e:#}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,7 +57,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Status(s)) => runtime.block_on(status_command(s)),
+        Some(Command::Status(s)) => runtime.block_on(status::command(s)),
         Some(Command::CheckMonitors { paths }) => {
             return if monitors::check_paths(&paths) {
                 ExitCode::SUCCESS
@@ -89,28 +77,6 @@ fn main() -> ExitCode {
     }
 }
 
-async fn status_command(cfg: StatusConfig) -> anyhow::Result<()> {
-    let url = format!("{}/status", cfg.url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()?;
-    let v: serde_json::Value = client
-        .get(&url)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .with_context(|| format!("agent-lite does not answer at {url}"))?
-        .json()
-        .await
-        .with_context(|| format!("{url} did not answer JSON"))?;
-    if cfg.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        status::print(&v);
-    }
-    Ok(())
-}
-
 /// Assembles the agent: the stores, then each component with the handles it uses, each
 /// binding its own sockets; then waits for a signal or a listener's end.
 async fn run(cfg: RunConfig) -> anyhow::Result<()> {
@@ -128,11 +94,8 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let store = SharedStore::new(Store::new(cfg.store.limits()));
     let events = SharedEvents::default();
     let traces = SharedTraces::new(cfg.trace_store.build());
-    let profiles = intake::profiles::SharedProfiles::new(intake::profiles::ProfileStore::new(
-        cfg.profiles.max_profiles,
-        cfg.profiles.max_profile_bytes,
-    ));
-    let logs = SharedLogs::new(Logs::new(cfg.logs.max_log_lines));
+    let profiles = cfg.profiles.store();
+    let logs = cfg.logs.store();
     let registry = SharedRegistry::default();
     let counters = Counters::default();
     let collectors_health = std::sync::Arc::default();
@@ -167,23 +130,20 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         counters: counters.clone(),
         host: host.clone(),
     };
-    let notifier = monitors::setup(&cfg.monitors, &monitor_parts)?;
+    let state_dir = cfg.state_dir.as_deref();
+    let notifier = monitors::setup(&cfg.monitors, &cfg.notifications, state_dir, &monitor_parts)?;
     let dashboard_parts = dashboards::Parts {
         dashboards: SharedDashboards::default(),
         events: events.clone(),
         host: host.clone(),
     };
-    dashboards::setup(
-        &cfg.dashboards,
-        cfg.monitors.state_dir.clone(),
-        &dashboard_parts,
-    )?;
+    dashboards::setup(&cfg.dashboards, state_dir, &dashboard_parts)?;
     let slo_parts = slos::Parts {
         slos: slo_registry,
         events: events.clone(),
         host: host.clone(),
     };
-    slos::setup(&cfg.slos, cfg.monitors.state_dir.as_deref(), &slo_parts)?;
+    slos::setup(&cfg.slos, state_dir, &slo_parts)?;
     let everything = Everything {
         store: store.clone(),
         events: events.clone(),
@@ -234,13 +194,13 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     });
     let statsd = tokio::spawn(intake::dogstatsd::run(
         statsd_sources,
+        cfg.dogstatsd.clone(),
         intake::dogstatsd::Output {
             store: store.clone(),
             events: events.clone(),
             counters: counters.clone(),
             host: host.clone(),
         },
-        cfg.dogstatsd.flush_every(),
         stop.clone(),
     ));
     let housekeeping = tokio::spawn(status::housekeeping(store, counters, host.clone()));
@@ -266,7 +226,7 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     tracing::info!(traces = %apm_addr, dogstatsd_port, api = %api_addr, hostname = %host, "agent-lite started");
 
     let reason = tokio::select! {
-        r = shutdown_signal() => r,
+        r = shutdown::signal() => r,
         Some(done) = listeners.join_next() => {
             shutdown.stop();
             return match done {
@@ -291,19 +251,4 @@ async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let _ = dashboards_task.await;
     let _ = slos_task.await;
     Ok(())
-}
-
-async fn shutdown_signal() -> &'static str {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term => "SIGTERM",
-    }
 }

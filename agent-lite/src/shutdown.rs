@@ -1,5 +1,6 @@
 //! The stop signal every long-running task is handed: main sends it once (a signal, or a
-//! listener that ended), and each task finishes what it holds before returning.
+//! listener that ended), and each task finishes what it holds before returning; and the
+//! process signals that make main send it.
 
 use tokio::sync::watch;
 
@@ -25,5 +26,21 @@ impl Stop {
     /// Resolves once the signal is sent (or its sender is gone).
     pub async fn wait(mut self) {
         let _ = self.0.wait_for(|stopped| *stopped).await;
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names the one that came: the signals that stop agent-lite.
+pub async fn signal() -> &'static str {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term => "SIGTERM",
     }
 }

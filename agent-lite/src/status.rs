@@ -156,6 +156,42 @@ pub fn record_own_metrics(store: &SharedStore, counters: &Counters, host: &Hostn
     );
 }
 
+/// `agent-lite status`: which running agent to ask, and how to print its answer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusConfig {
+    /// The agent-lite API to ask.
+    #[arg(long, env = "AGENT_LITE_URL", default_value = "http://127.0.0.1:5002")]
+    pub url: String,
+    /// Print the raw JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `agent-lite status`: asks a running agent-lite for its status (`GET /status`) and prints
+/// it, like `agent status`.
+pub async fn command(cfg: StatusConfig) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let url = format!("{}/status", cfg.url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let v: serde_json::Value = client
+        .get(&url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| format!("agent-lite does not answer at {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON"))?;
+    if cfg.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print(&v);
+    }
+    Ok(())
+}
+
 /// Prints a status snapshot for people.
 pub fn print(v: &serde_json::Value) {
     println!(

@@ -1,6 +1,7 @@
 //! Dashboards in Datadog's dashboard JSON: loaded from a folder (and again when a file
 //! changes), made and changed through Datadog's dashboard API (`web/dashboards.rs`), kept in
-//! the state folder, rendered by the page (`web/ui/views/dashboard.js`).
+//! the state folder, rendered by the page (`web/ui/views/dashboards.js`, a module per widget
+//! type in `web/ui/widgets/`).
 //!
 //! - `definition`: the checks Datadog's API makes, with the JSON path of a refusal;
 //! - `id`: Datadog's `abc-def-ghi` ids and url slugs;
@@ -39,14 +40,14 @@ pub struct Parts {
     pub host: Hostname,
 }
 
-/// The dashboards as a start finds them: the saved ones (`state_dir`, shared with the
-/// monitors: AGENT_LITE_STATE_DIR), then the folder.
+/// The dashboards as a start finds them: the saved ones (in `state_dir`, the agent's state
+/// folder), then the folder.
 pub fn setup(
     cfg: &DashboardsConfig,
-    state_dir: Option<PathBuf>,
+    state_dir: Option<&Path>,
     parts: &Parts,
 ) -> anyhow::Result<()> {
-    let mut dashboards = Dashboards::new(state_dir);
+    let mut dashboards = Dashboards::new(state_dir.map(Path::to_path_buf));
     for error in dashboards.restore_saved() {
         tracing::warn!(%error, "a saved dashboard was refused");
     }

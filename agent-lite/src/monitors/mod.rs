@@ -51,11 +51,11 @@ pub struct MonitorsConfig {
     /// Seconds between two evaluations of every monitor.
     #[arg(long, env = "AGENT_LITE_MONITOR_INTERVAL_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub monitor_interval_secs: u64,
+}
 
-    /// Folder keeping monitor history and API-created monitors across restarts (a volume).
-    #[arg(long, env = "AGENT_LITE_STATE_DIR", value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-
+/// Where the monitors' notifications go besides the event stream and the log.
+#[derive(Debug, Clone, Args)]
+pub struct NotificationsConfig {
     /// Webhooks called on every transition: `name=url`, comma-separated.
     #[arg(long, env = "AGENT_LITE_WEBHOOKS", default_value = "")]
     pub webhooks: String,
@@ -107,19 +107,24 @@ pub fn with_store_and_registry<R>(
     f(&store, &mut registry)
 }
 
-/// The registry as a start finds it (history and API monitors restored, the folder loaded),
-/// and the notifier the monitors' task will own.
-pub fn setup(cfg: &MonitorsConfig, parts: &Parts) -> anyhow::Result<Notifier> {
-    let webhooks = notify::parse_webhooks(&cfg.webhooks)
+/// The registry as a start finds it (history and API monitors restored from `state_dir`, the
+/// folder loaded), and the notifier the monitors' task will own.
+pub fn setup(
+    cfg: &MonitorsConfig,
+    notifications: &NotificationsConfig,
+    state_dir: Option<&Path>,
+    parts: &Parts,
+) -> anyhow::Result<Notifier> {
+    let webhooks = notify::parse_webhooks(&notifications.webhooks)
         .map_err(|e| anyhow::anyhow!("AGENT_LITE_WEBHOOKS: {e}"))?;
     let notifier = Notifier::new(
         webhooks,
-        cfg.public_url.clone(),
+        notifications.public_url.clone(),
         parts.events.clone(),
         parts.host.clone(),
     )
     .context("cannot build the webhook client")?;
-    let history = match &cfg.state_dir {
+    let history = match state_dir {
         Some(dir) => History::open(dir)?,
         None => History::in_memory(),
     };
@@ -130,7 +135,11 @@ pub fn setup(cfg: &MonitorsConfig, parts: &Parts) -> anyhow::Result<Notifier> {
         );
     }
     let now = now_secs();
-    let mut registry = Registry::new(history, cfg.state_dir.clone(), parts.host.to_string());
+    let mut registry = Registry::new(
+        history,
+        state_dir.map(Path::to_path_buf),
+        parts.host.to_string(),
+    );
     for error in registry.restore_api_monitors(now) {
         tracing::warn!(%error, "a saved monitor was refused");
     }

@@ -45,7 +45,8 @@ pub struct Parts {
     pub host: Hostname,
 }
 
-/// The registry as a start finds it: the API's SLOs restored, the folder loaded.
+/// The registry as a start finds it: the API's SLOs restored from `state_dir` (the agent's
+/// state folder), the folder loaded.
 pub fn setup(cfg: &SlosConfig, state_dir: Option<&Path>, parts: &Parts) -> anyhow::Result<()> {
     let mut registry = SloRegistry::new(state_dir.map(Path::to_path_buf));
     for error in registry.restore_api_slos() {

@@ -15,7 +15,7 @@ use super::docker::Engine;
 use super::health::CollectorsHealth;
 use crate::counters::{Counter, Counters};
 use crate::hostname::Hostname;
-use crate::store::logs::{LogRecord, SharedLogs};
+use crate::store::logs::{LogRecord, Logs, SharedLogs};
 use containers::labels::Selection;
 
 /// What the log collection writes: lines into the log store, its counters and health.
@@ -87,6 +87,11 @@ pub struct LogsConfig {
 }
 
 impl LogsConfig {
+    /// The log store the collection fills and the API searches, bounded as configured.
+    pub fn store(&self) -> SharedLogs {
+        SharedLogs::new(Logs::new(self.max_log_lines))
+    }
+
     fn selection(&self) -> Option<Selection> {
         match (self.container_logs, self.container_collect_all) {
             (false, _) => None,

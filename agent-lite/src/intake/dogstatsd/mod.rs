@@ -64,9 +64,10 @@ impl Output {
     }
 }
 
-/// Receives from every source and flushes every `flush_every`; on `stop`, takes what is
-/// already queued and flushes a last time, so that a shutdown loses no point.
-pub async fn run(sources: Vec<Source>, out: Output, flush_every: std::time::Duration, stop: Stop) {
+/// Receives from every source (bound by [`DogStatsDConfig::bind`]) and flushes as `cfg`
+/// says; on `stop`, takes what is already queued and flushes a last time, so that a shutdown
+/// loses no point.
+pub async fn run(sources: Vec<Source>, cfg: DogStatsDConfig, out: Output, stop: Stop) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4096);
     for source in sources {
         let tx = tx.clone();
@@ -87,7 +88,7 @@ pub async fn run(sources: Vec<Source>, out: Output, flush_every: std::time::Dura
     drop(tx);
     let cap = out.store.lock().max_series();
     let mut agg = Aggregator::with_context_cap(cap);
-    let mut ticker = tokio::time::interval(flush_every);
+    let mut ticker = tokio::time::interval(cfg.flush_every());
     let stop = stop.wait();
     tokio::pin!(stop);
     loop {

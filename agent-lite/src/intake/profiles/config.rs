@@ -4,6 +4,8 @@
 
 use clap::Args;
 
+use super::{ProfileStore, SharedProfiles};
+
 #[derive(Debug, Clone, Args)]
 pub struct ProfilesConfig {
     /// Profiles kept; past it, the oldest go first.
@@ -27,5 +29,12 @@ impl Default for ProfilesConfig {
             max_profile_bytes: 256 << 20,
             max_upload_bytes: 16 << 20,
         }
+    }
+}
+
+impl ProfilesConfig {
+    /// The store the intake fills and the API reads, bounded as configured.
+    pub fn store(&self) -> SharedProfiles {
+        SharedProfiles::new(ProfileStore::new(self.max_profiles, self.max_profile_bytes))
     }
 }
