@@ -1,7 +1,7 @@
 //! What `slo alert` monitors read: an SLO's good and total over a window, through the
 //! monitors' [`SloSource`] (the SLOs depend on the monitors, not the reverse).
 
-use super::registry::SharedSlos;
+use super::registry::{lock_after, SharedSlos};
 use super::sli;
 use crate::monitors::registry::Registry;
 use crate::monitors::slo_alert::SloReading;
@@ -21,7 +21,7 @@ impl SloSource for Reader {
         secs: i64,
         now: i64,
     ) -> Result<SloReading, String> {
-        let slos = self.0.lock();
+        let slos = lock_after(&self.0, store, monitors);
         let entry = slos
             .get(slo_id)
             .ok_or_else(|| format!("slo {slo_id} does not exist"))?;

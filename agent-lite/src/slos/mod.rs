@@ -7,7 +7,8 @@
 //! - `alerts`: what `slo alert` monitors read (good and total over their windows);
 //! - `view`: the API's answers (`/api/v1/slo`, its history) in Datadog's shapes;
 //!
-//! Lock order: the metric store, the monitors' registry, then the SLOs.
+//! Lock order: the metric store, the monitors' registry, then the SLOs, held in code by
+//! [`registry::with_store_monitors_and_slos`] and [`registry::lock_after`].
 
 pub mod alerts;
 pub mod definition;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::MutexGuard;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,11 +12,37 @@ use serde_json::Value;
 use super::definition::{check, hex_id, CheckedSlo, Invalid, Slo};
 use super::loader::Loaded;
 use crate::monitors::loader::Refusal;
-use crate::monitors::registry::{save_state_file, Source};
+use crate::monitors::registry::{save_state_file, Registry, SharedRegistry, Source};
+use crate::store::{SharedStore, Store};
 
-/// The SLOs as the API, the monitors' task and the page share them. Lock order: the metric
-/// store, then the monitors' registry, then this one.
+/// The SLOs as the API, the monitors' task and the page share them. Locked alone, or after
+/// the metric store and the monitors' registry through [`lock_after`] (which
+/// [`with_store_monitors_and_slos`] uses), never before them.
 pub type SharedSlos = crate::locked::Locked<SloRegistry>;
+
+/// The SLOs, locked third: the caller holds the metric store and the monitors' registry (the
+/// references are the proof), so the order is always store, registry, SLOs.
+pub fn lock_after<'a>(
+    slos: &'a SharedSlos,
+    _store: &Store,
+    _monitors: &Registry,
+) -> MutexGuard<'a, SloRegistry> {
+    slos.lock()
+}
+
+/// The one place that takes the metric store, the monitors' registry and the SLOs together:
+/// the first two in the monitors' order ([`crate::monitors::with_store_and_registry`]), then
+/// the SLOs.
+pub fn with_store_monitors_and_slos<R>(
+    store: &SharedStore,
+    monitors: &SharedRegistry,
+    slos: &SharedSlos,
+    f: impl FnOnce(&Store, &Registry, &SloRegistry) -> R,
+) -> R {
+    crate::monitors::with_store_and_registry(store, monitors, |store, monitors| {
+        f(store, monitors, &lock_after(slos, store, monitors))
+    })
+}
 
 /// API-created SLOs, saved in the state folder.
 pub const API_FILE: &str = "slos.json";

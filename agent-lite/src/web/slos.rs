@@ -13,7 +13,7 @@ use super::api::{json_body, ApiError};
 use crate::clock::now_secs;
 use crate::monitors::registry::{Registry, SharedRegistry};
 use crate::slos::definition::{Indicator, Invalid};
-use crate::slos::registry::{ChangeError, SharedSlos};
+use crate::slos::registry::{with_store_monitors_and_slos, ChangeError, SharedSlos};
 use crate::slos::sli;
 use crate::slos::view::{api_view, check_range, history_interval, history_view};
 use crate::store::SharedStore;
@@ -199,26 +199,24 @@ pub async fn history(
     let to = epoch("to_ts", p.to_ts.as_deref())?;
     check_range(from, to).map_err(bad)?;
     let interval = history_interval(to - from);
-    // The lock order of the SLOs: store, monitors, SLOs.
-    let store = store.lock();
-    let monitors = monitors.lock();
-    let slos = slos.lock();
-    let entry = slos.get(&id).ok_or_else(|| not_found(&id))?;
-    let c = sli::compute(&entry.checked, &store, &monitors, from, to, Some(interval))
-        .map_err(|e| bad(format!("the SLO's query cannot be evaluated: {e}")))?;
-    let per_monitor: Vec<_> = match &entry.checked.indicator {
-        Indicator::Monitor { ids, groups } => ids
-            .iter()
-            .map(|mid| {
-                let name = monitors
-                    .get(*mid)
-                    .map_or_else(String::new, |m| m.checked.monitor.name.clone());
-                let one = sli::monitor_uptime(&[*mid], groups, &monitors, from, to, None);
-                (*mid, name, one)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let data = history_view(entry, &c, from, to, interval, &per_monitor);
+    let data = with_store_monitors_and_slos(&store, &monitors, &slos, |store, monitors, slos| {
+        let entry = slos.get(&id).ok_or_else(|| not_found(&id))?;
+        let c = sli::compute(&entry.checked, store, monitors, from, to, Some(interval))
+            .map_err(|e| bad(format!("the SLO's query cannot be evaluated: {e}")))?;
+        let per_monitor: Vec<_> = match &entry.checked.indicator {
+            Indicator::Monitor { ids, groups } => ids
+                .iter()
+                .map(|mid| {
+                    let name = monitors
+                        .get(*mid)
+                        .map_or_else(String::new, |m| m.checked.monitor.name.clone());
+                    let one = sli::monitor_uptime(&[*mid], groups, monitors, from, to, None);
+                    (*mid, name, one)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok::<_, ApiError>(history_view(entry, &c, from, to, interval, &per_monitor))
+    })?;
     Ok(Json(json!({"data": data, "errors": null})))
 }
