@@ -197,7 +197,7 @@ mod tests {
         );
         let events = report.events.lock().between(0, i64::MAX);
         assert_eq!(events.len(), 1, "one event per outage");
-        assert!(events[0].text.contains("/nonexistent/docker.sock"));
+        assert!(events[0].text().contains("/nonexistent/docker.sock"));
         let health = report.health.snapshot();
         assert_eq!(health["containers"]["state"], "unavailable");
         assert!(health["containers"]["reason"]

@@ -138,10 +138,10 @@ pub fn to_events(msg: &EventMessage, hostname: &str) -> Vec<Event> {
     let date = msg.time.unwrap_or_else(now_secs);
     let event = |title: String, text: String, alert: AlertType, source: &str, tags: Vec<String>| {
         Event::new(source, title, text, date)
-            .host(hostname)
-            .tags(tags)
-            .alert_type(alert)
-            .aggregation_key(format!("docker:{id}"))
+            .with_host(hostname)
+            .with_tags(tags)
+            .with_alert_type(alert)
+            .with_aggregation_key(format!("docker:{id}"))
     };
     let title = match detail {
         Some(d) => format!("Container {name}: {action}: {d}"),
@@ -200,11 +200,11 @@ mod tests {
         let events = to_events(&msg("start", WEB), "lab");
         assert_eq!(events.len(), 1);
         let e = &events[0];
-        assert_eq!(e.title, "Container web-1: start");
-        assert_eq!(e.alert_type, AlertType::Info);
-        assert_eq!(e.source_type_name, "docker");
-        assert_eq!(e.date_happened, 1_800_000_000);
-        assert_eq!(e.host.as_deref(), Some("lab"));
+        assert_eq!(e.title(), "Container web-1: start");
+        assert_eq!(e.alert_type(), AlertType::Info);
+        assert_eq!(e.source_type_name(), "docker");
+        assert_eq!(e.date_happened(), 1_800_000_000);
+        assert_eq!(e.host(), Some("lab"));
         for t in [
             "container_name:web-1",
             "container_id:c0ffee",
@@ -216,17 +216,17 @@ mod tests {
             "compose_service:web",
             "event_type:start",
         ] {
-            assert!(e.tags.iter().any(|x| x == t), "{t} in {:?}", e.tags);
+            assert!(e.tags().iter().any(|x| x == t), "{t} in {:?}", e.tags());
         }
     }
 
     #[test]
     fn kill_and_oom_are_errors_and_a_bad_exit_adds_the_exit_service_check() {
         let kill = to_events(&msg("kill", &[("name", "web-1"), ("signal", "9")]), "lab");
-        assert_eq!(kill[0].alert_type, AlertType::Error);
-        assert!(kill[0].text.ends_with("kill, signal 9"));
+        assert_eq!(kill[0].alert_type(), AlertType::Error);
+        assert!(kill[0].text().ends_with("kill, signal 9"));
         assert_eq!(
-            to_events(&msg("oom", WEB), "lab")[0].alert_type,
+            to_events(&msg("oom", WEB), "lab")[0].alert_type(),
             AlertType::Error
         );
 
@@ -235,10 +235,10 @@ mod tests {
             "lab",
         );
         assert_eq!(died.len(), 2);
-        assert!(died[0].text.ends_with("die, exit code 137"));
-        assert_eq!(died[1].title, "Service check docker.exit");
-        assert_eq!(died[1].alert_type, AlertType::Error);
-        assert!(!died[1].tags.iter().any(|t| t.starts_with("event_type:")));
+        assert!(died[0].text().ends_with("die, exit code 137"));
+        assert_eq!(died[1].title(), "Service check docker.exit");
+        assert_eq!(died[1].alert_type(), AlertType::Error);
+        assert!(!died[1].tags().iter().any(|t| t.starts_with("event_type:")));
 
         let stopped = to_events(
             &msg("die", &[("name", "web-1"), ("exitCode", "143")]),
@@ -250,11 +250,11 @@ mod tests {
     #[test]
     fn health_status_carries_its_status() {
         let e = &to_events(&msg("health_status: unhealthy", WEB), "lab")[0];
-        assert_eq!(e.title, "Container web-1: health_status: unhealthy");
-        assert_eq!(e.alert_type, AlertType::Warning);
-        assert!(e.tags.iter().any(|t| t == "event_type:health_status"));
+        assert_eq!(e.title(), "Container web-1: health_status: unhealthy");
+        assert_eq!(e.alert_type(), AlertType::Warning);
+        assert!(e.tags().iter().any(|t| t == "event_type:health_status"));
         let e = &to_events(&msg("health_status: healthy", WEB), "lab")[0];
-        assert_eq!(e.alert_type, AlertType::Success);
+        assert_eq!(e.alert_type(), AlertType::Success);
     }
 
     #[test]

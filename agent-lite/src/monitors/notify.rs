@@ -132,10 +132,10 @@ impl Notifier {
             Status::Ok => AlertType::Success,
         };
         let event = Event::new("monitor alert", n.title.clone(), n.body.clone(), t.ts)
-            .host(self.host.as_str())
-            .tags(n.tags.clone())
-            .alert_type(alert_type)
-            .aggregation_key(format!("monitor:{}", t.monitor_id));
+            .with_host(self.host.as_str())
+            .with_tags(n.tags.clone())
+            .with_alert_type(alert_type)
+            .with_aggregation_key(format!("monitor:{}", t.monitor_id));
         let id = self.events.lock().push(event);
         tracing::info!(
             monitor_id = t.monitor_id,

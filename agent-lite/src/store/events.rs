@@ -51,25 +51,27 @@ impl AlertType {
     }
 }
 
+/// One event, in Datadog's shape (its JSON is the events API's). Made only by
+/// [`Event::new`] or [`Event::own`] and the `with_*` methods; its id is the stream's to give.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Event {
     /// Assigned when the event is pushed.
-    pub id: u64,
-    pub title: String,
-    pub text: String,
+    id: u64,
+    title: String,
+    text: String,
     /// Seconds since the epoch.
-    pub date_happened: i64,
-    pub priority: Priority,
-    pub host: Option<String>,
-    pub tags: Vec<String>,
-    pub alert_type: AlertType,
-    pub source_type_name: String,
-    pub aggregation_key: Option<String>,
+    date_happened: i64,
+    priority: Priority,
+    host: Option<String>,
+    tags: Vec<String>,
+    alert_type: AlertType,
+    source_type_name: String,
+    aggregation_key: Option<String>,
 }
 
 impl Event {
-    /// An event from `source` (Datadog's `source_type_name`), normal and info until said
-    /// otherwise, with no host, tags or aggregation key.
+    /// An event from `source` (Datadog's `source_type_name`), normal and info until a `with_*`
+    /// method says otherwise, with no host, tags or aggregation key.
     pub fn new(
         source: impl Into<String>,
         title: impl Into<String>,
@@ -93,33 +95,76 @@ impl Event {
     /// An event of agent-lite's own (started, a definition refused, an outage), now.
     pub fn own(host: &Hostname, title: impl Into<String>, text: impl Into<String>) -> Self {
         Self::new("agent-lite", title, text, now_secs())
-            .host(host.as_str())
-            .tags(vec!["source:agent-lite".into()])
+            .with_host(host.as_str())
+            .with_tags(vec!["source:agent-lite".into()])
     }
 
-    pub fn host(mut self, host: impl Into<String>) -> Self {
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
     }
 
-    pub fn tags(mut self, tags: Vec<String>) -> Self {
+    pub fn with_tags(mut self, tags: Vec<String>) -> Self {
         self.tags = tags;
         self
     }
 
-    pub fn alert_type(mut self, alert_type: AlertType) -> Self {
+    pub fn with_alert_type(mut self, alert_type: AlertType) -> Self {
         self.alert_type = alert_type;
         self
     }
 
-    pub fn priority(mut self, priority: Priority) -> Self {
+    pub fn with_priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
         self
     }
 
-    pub fn aggregation_key(mut self, key: impl Into<String>) -> Self {
+    pub fn with_aggregation_key(mut self, key: impl Into<String>) -> Self {
         self.aggregation_key = Some(key.into());
         self
+    }
+
+    /// The stream's id; 0 until the event is pushed.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Seconds since the epoch.
+    pub fn date_happened(&self) -> i64 {
+        self.date_happened
+    }
+
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    pub fn alert_type(&self) -> AlertType {
+        self.alert_type
+    }
+
+    /// Datadog's `source_type_name`: where the event came from.
+    pub fn source_type_name(&self) -> &str {
+        &self.source_type_name
+    }
+
+    pub fn aggregation_key(&self) -> Option<&str> {
+        self.aggregation_key.as_deref()
     }
 }
 
@@ -188,8 +233,8 @@ mod tests {
     #[test]
     fn types_serialise_to_datadogs_strings() {
         let e = Event::new("docker", "t", "x", 1)
-            .alert_type(AlertType::Error)
-            .priority(Priority::Low);
+            .with_alert_type(AlertType::Error)
+            .with_priority(Priority::Low);
         let v = serde_json::to_value(&e).expect("json");
         assert_eq!(v["alert_type"], "error");
         assert_eq!(v["priority"], "low");

@@ -147,11 +147,11 @@ fn can_connect_event(target: &Target, ok: bool, host: &Hostname) -> Event {
         text,
         now_secs(),
     )
-    .priority(Priority::Normal)
-    .alert_type(alert)
-    .host(host.as_str())
-    .tags(target.tags())
-    .aggregation_key("postgres.can_connect")
+    .with_priority(Priority::Normal)
+    .with_alert_type(alert)
+    .with_host(host.as_str())
+    .with_tags(target.tags())
+    .with_aggregation_key("postgres.can_connect")
 }
 
 /// One collection, connecting first when there is no live connection.

@@ -143,17 +143,20 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, out: &Output) {
             }
             Ok(Line::Event(e)) => {
                 events += 1;
-                let mut event = Event::new(
+                let event = Event::new(
                     e.source.unwrap_or("dogstatsd"),
                     e.title,
                     e.text,
                     e.timestamp.unwrap_or(now),
                 )
-                .priority(e.priority)
-                .alert_type(e.alert_type)
-                .host(e.host.unwrap_or(out.host.as_str()))
-                .tags(e.tags.iter().map(|t| (*t).to_owned()).collect());
-                event.aggregation_key = e.aggregation_key.map(str::to_owned);
+                .with_priority(e.priority)
+                .with_alert_type(e.alert_type)
+                .with_host(e.host.unwrap_or(out.host.as_str()))
+                .with_tags(e.tags.iter().map(|t| (*t).to_owned()).collect());
+                let event = match e.aggregation_key {
+                    Some(key) => event.with_aggregation_key(key),
+                    None => event,
+                };
                 out.events.lock().push(event);
             }
             Ok(Line::ServiceCheck(c)) => {
@@ -170,11 +173,11 @@ pub fn handle_packet(packet: &[u8], agg: &mut Aggregator, out: &Output) {
                     c.message.unwrap_or_default(),
                     c.timestamp.unwrap_or(now),
                 )
-                .priority(Priority::Normal)
-                .alert_type(alert_type)
-                .host(c.host.unwrap_or(out.host.as_str()))
-                .tags(c.tags.iter().map(|t| (*t).to_owned()).collect())
-                .aggregation_key(c.name);
+                .with_priority(Priority::Normal)
+                .with_alert_type(alert_type)
+                .with_host(c.host.unwrap_or(out.host.as_str()))
+                .with_tags(c.tags.iter().map(|t| (*t).to_owned()).collect())
+                .with_aggregation_key(c.name);
                 out.events.lock().push(event);
             }
             Err(e) => reject(counters, &e, line),
