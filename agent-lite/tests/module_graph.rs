@@ -4,7 +4,8 @@
 //! new one fails here, naming the modules that make it.
 //!
 //! Each source file is parsed with syn; every `crate::`, `super::` and `self::` path (in `use`
-//! items and in expressions) is resolved to the deepest module file it names. A child naming
+//! items and in expressions), and every bare path that starts with a child module's name
+//! (`use history::History`), is resolved to the deepest module file it names. A child naming
 //! its own ancestor is Rust's usual layout (`super::Output`), not a cycle; test modules are
 //! left out.
 
@@ -116,7 +117,17 @@ fn resolve(from: &str, path: &[String], known: &BTreeMap<String, PathBuf>) -> Op
                 rest = &rest[1..];
             }
         }
-        _ => return None,
+        // A bare path whose first segment is a child module (`use history::History`,
+        // `registry::Registry::new()`) is relative to `from`, as `self::` would be: a
+        // parent-to-child edge, part of a cycle when the child leads back. Any other bare
+        // path is an outside crate, a local item or a variable.
+        Some(first) => {
+            let child = base.iter().copied().chain([first]).collect::<Vec<_>>();
+            if !known.contains_key(&child.join("::")) {
+                return None;
+            }
+        }
+        None => return None,
     }
     (0..=rest.len()).rev().find_map(|n| {
         let mut segs: Vec<&str> = base.clone();
@@ -184,6 +195,21 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     walk.found
 }
 
+/// The modules `module`'s source uses, its ancestors left out.
+fn edges(module: &str, ast: &syn::File, known: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
+    let mut paths = Paths::default();
+    paths.visit_file(ast);
+    paths
+        .0
+        .iter()
+        .filter_map(|p| resolve(module, p, known))
+        .filter(|target| {
+            let ancestor = module.starts_with(&format!("{target}::"));
+            target != module && !target.is_empty() && !ancestor
+        })
+        .collect()
+}
+
 #[test]
 fn agent_lite_has_no_import_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -193,21 +219,37 @@ fn agent_lite_has_no_import_cycle() {
     for (module, file) in &known {
         let text = std::fs::read_to_string(file).expect("read a source file");
         let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let mut paths = Paths::default();
-        paths.visit_file(&ast);
-        let edges = graph.entry(module.clone()).or_default();
-        for p in &paths.0 {
-            if let Some(target) = resolve(module, p, &known) {
-                let ancestor = module.starts_with(&format!("{target}::"));
-                if target != *module && !target.is_empty() && !ancestor {
-                    edges.insert(target);
-                }
-            }
-        }
+        graph.insert(module.clone(), edges(module, &ast, &known));
     }
     let found = cycles(&graph);
     assert!(
         found.is_empty(),
         "import cycles between agent-lite's modules (each list uses itself through the others): {found:#?}"
     );
+}
+
+/// The guard sees a cycle that goes down to a child by a bare path (`use child::X`), through
+/// another module and back up with `crate::`; an outside crate's path is no edge.
+#[test]
+fn a_cycle_through_a_bare_child_path_is_found() {
+    let sources = [
+        ("a", "use child::X; use serde::Serialize;"),
+        ("a::child", "fn f() { crate::b::g(); }"),
+        ("b", "use crate::a::Y;"),
+        ("c", "use child::X;"),
+    ];
+    let known: BTreeMap<String, PathBuf> = sources
+        .iter()
+        .map(|(m, _)| ((*m).to_owned(), PathBuf::new()))
+        .collect();
+    let graph: BTreeMap<String, BTreeSet<String>> = sources
+        .iter()
+        .map(|(m, text)| {
+            let ast = syn::parse_file(text).expect("parses");
+            ((*m).to_owned(), edges(m, &ast, &known))
+        })
+        .collect();
+    assert_eq!(graph["a"], BTreeSet::from(["a::child".to_owned()]));
+    assert!(graph["c"].is_empty(), "c has no child module: {graph:?}");
+    assert_eq!(cycles(&graph), vec![vec!["a", "a::child", "b"]]);
 }
