@@ -140,22 +140,36 @@ fn pythons_profiler_on_the_seeds_app_reads_back_as_flame_graphs_and_hotspots() {
     assert_eq!(&bytes[..4], &[0x28, 0xb5, 0x2f, 0xfd], "zstd, as uploaded");
     assert_eq!(agent.get("/api/v0/profiles/999999").0, 404);
 
-    // The merged CPU profile: Flask's request handling is in it, by function name (the tree
-    // cut at 60 frames, inside serde_json's nesting limit).
+    // The merged CPU profile: the tree itself, `{name, value, children}`; Flask's request
+    // handling is in it, by function name (the tree cut at 60 frames, inside serde_json's
+    // nesting limit).
     let (status, agg) =
         agent.get("/api/v0/profiles/aggregate?service=flask-demo-bootcamp&type=cpu&max_depth=60");
     assert_eq!(status, 200, "{agg}");
     assert_eq!(agg["unit"], "nanoseconds");
-    assert!(agg["tree"]["value"].as_i64().unwrap_or(0) > 0, "{agg}");
+    assert_eq!(agg["name"], "root");
+    assert!(agg["value"].as_i64().unwrap_or(0) > 0, "{agg}");
+    assert!(agg["children"].as_array().is_some_and(|c| !c.is_empty()));
     let mut all = Vec::new();
-    names(&agg["tree"], &mut all);
+    names(&agg, &mut all);
     assert!(
         all.iter()
             .any(|n| n.contains("wsgi_app") || n.contains("dispatch_request")),
         "Flask's frames in the CPU tree: {:?}",
         &all[..all.len().min(40)]
     );
-    assert!(agg["top"].as_array().is_some_and(|t| !t.is_empty()));
+    // The top table of the same merge: a function's total covers its self value, and the
+    // hottest self value is at most the whole.
+    let (status, top) = agent.get("/api/v0/profiles/top?service=flask-demo-bootcamp&type=cpu");
+    assert_eq!(status, 200, "{top}");
+    assert_eq!(top["samples"], agg["samples"]);
+    assert_eq!(top["total"], agg["value"]);
+    let entries = top["top"].as_array().expect("top");
+    assert!(!entries.is_empty());
+    for e in entries {
+        assert!(e["total"].as_i64() >= e["self"].as_i64(), "{e}");
+    }
+    assert!(entries[0]["self"].as_i64() <= agg["value"].as_i64());
 
     // Code hotspots: the samples taken under the traces agent-lite kept, by their root span.
     let (_, traces) = agent.get("/api/v0/traces?service=flask-demo-bootcamp&limit=200");
@@ -177,7 +191,7 @@ fn pythons_profiler_on_the_seeds_app_reads_back_as_flame_graphs_and_hotspots() {
         "samples under the kept traces: {hot}"
     );
     let mut hot_names = Vec::new();
-    names(&hot["tree"], &mut hot_names);
+    names(&hot, &mut hot_names);
     assert!(hot_names
         .iter()
         .any(|n| n.contains("wsgi_app") || n.contains("dispatch_request")));

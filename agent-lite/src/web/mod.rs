@@ -84,6 +84,7 @@ pub fn router(all: Everything) -> Router {
         .route("/api/v0/traces/{trace_id}", get(api::trace))
         .route("/api/v0/profiles", get(profiles::list))
         .route("/api/v0/profiles/aggregate", get(profiles::aggregate))
+        .route("/api/v0/profiles/top", get(profiles::top))
         .route("/api/v0/profiles/{id}", get(profiles::get))
         .route("/api/v0/service_map", get(service_map::map))
         .route(

@@ -159,15 +159,16 @@ fn ids(v: Option<&str>, what: &str) -> Result<Vec<u64>, super::api::ApiError> {
         .collect()
 }
 
-/// `GET /api/v0/profiles/aggregate?service=&type=&from=&to=`: the merged profile as a tree
-/// `{name, value, children}` (frames by function), with `top` (self and total by function).
-pub async fn aggregate(
-    State(profiles): State<SharedProfiles>,
-    Query(p): Query<AggregateParams>,
-) -> Response {
+/// Merges the profiles `p` selects, off the runtime's workers (decoding is CPU work, a few ms
+/// a profile); the tree cut at `tree_depth` frames.
+async fn merge(
+    profiles: SharedProfiles,
+    p: AggregateParams,
+    tree_depth: usize,
+) -> Result<flame::Aggregate, Response> {
     if let (Some(f), Some(t)) = (p.from, p.to) {
         if f > t {
-            return error(StatusCode::BAD_REQUEST, "from is after to");
+            return Err(error(StatusCode::BAD_REQUEST, "from is after to"));
         }
     }
     let spans = match (
@@ -178,26 +179,50 @@ pub async fn aggregate(
             local_root_span_ids,
             span_ids,
         },
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into_response()),
     };
     let profile_type = p
         .profile_type
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "cpu".to_owned());
-    let depth = p.max_depth.unwrap_or(usize::MAX);
     let found = profiles
         .lock()
         .list(&filter(p.service, p.env, p.from, p.to));
-    // Decoding is CPU work (a few ms a profile): off the runtime's workers.
-    let merged = tokio::task::spawn_blocking(move || {
-        flame::aggregate_to_depth(&found, &profile_type, &spans, depth)
+    tokio::task::spawn_blocking(move || {
+        flame::aggregate_to_depth(&found, &profile_type, &spans, tree_depth)
     })
-    .await;
-    match merged {
-        Ok(agg) => Json(agg).into_response(),
-        Err(e) => error(
+    .await
+    .map_err(|e| {
+        error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("aggregation failed: {e}"),
-        ),
+        )
+    })
+}
+
+/// `GET /api/v0/profiles/aggregate?service=&type=&from=&to=`: the merged profile as a tree,
+/// the root itself `{name, value, children}` (frames by function), with `type`, `unit`,
+/// `profiles` and `samples` beside the root's own fields.
+pub async fn aggregate(
+    State(profiles): State<SharedProfiles>,
+    Query(p): Query<AggregateParams>,
+) -> Response {
+    let depth = p.max_depth.unwrap_or(usize::MAX);
+    match merge(profiles, p, depth).await {
+        Ok(agg) => Json(agg.flame_graph()).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// `GET /api/v0/profiles/top?service=&type=&from=&to=`: the same merge's functions by self
+/// value, `{type, unit, profiles, samples, total, top: [{name, self, total}]}`.
+pub async fn top(
+    State(profiles): State<SharedProfiles>,
+    Query(p): Query<AggregateParams>,
+) -> Response {
+    // No tree wanted: only its root is built.
+    match merge(profiles, p, 0).await {
+        Ok(agg) => Json(agg.top_table()).into_response(),
+        Err(refused) => refused,
     }
 }

@@ -54,6 +54,63 @@ pub struct Aggregate {
     pub top: Vec<TopEntry>,
 }
 
+/// What is merged beside the tree and the table: the type, its unit, how much went in.
+#[derive(Debug, Serialize)]
+pub struct Merged<'a> {
+    #[serde(rename = "type")]
+    pub profile_type: &'a str,
+    pub unit: &'a str,
+    pub profiles: usize,
+    pub samples: u64,
+}
+
+/// The flame graph as the API answers it: the tree's root itself, `{name, value, children}`
+/// (the shape issue 20 states and flame graph libraries read), with [`Merged`]'s fields beside
+/// its own so that a reader knows the unit without a second call.
+#[derive(Debug, Serialize)]
+pub struct FlameGraph<'a> {
+    #[serde(flatten)]
+    pub root: &'a Node,
+    #[serde(flatten)]
+    pub merged: Merged<'a>,
+}
+
+/// The top table as the API answers it: functions by self value, with [`Merged`]'s fields
+/// and `total`, the value of every sample (the tree's root), that shares are taken of.
+#[derive(Debug, Serialize)]
+pub struct TopTable<'a> {
+    #[serde(flatten)]
+    pub merged: Merged<'a>,
+    pub total: i64,
+    pub top: &'a [TopEntry],
+}
+
+impl Aggregate {
+    fn merged(&self) -> Merged<'_> {
+        Merged {
+            profile_type: &self.profile_type,
+            unit: &self.unit,
+            profiles: self.profiles,
+            samples: self.samples,
+        }
+    }
+
+    pub fn flame_graph(&self) -> FlameGraph<'_> {
+        FlameGraph {
+            root: &self.tree,
+            merged: self.merged(),
+        }
+    }
+
+    pub fn top_table(&self) -> TopTable<'_> {
+        TopTable {
+            merged: self.merged(),
+            total: self.tree.value,
+            top: &self.top,
+        }
+    }
+}
+
 /// The deepest stack kept, in frames.
 const MAX_DEPTH: usize = 512;
 
