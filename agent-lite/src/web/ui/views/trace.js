@@ -1,11 +1,26 @@
-// One trace: waterfall, flame graph, a span's tags.
+// One trace: waterfall, flame graph, a span's tags, and its code hotspots (the profile
+// samples taken under its spans).
 
 import { COLORS, h, fmt, panel, setView, failure, fill } from "../lib/dom.js";
-import { api } from "../lib/api.js";
+import { hotspotsPanel } from "./profiles.js";
+
+// Span ids are 64-bit: as JavaScript numbers they lose their low digits past 2^53, and a lost
+// digit matches no profile sample's `local root span id`. They are kept as their JSON text
+// (JSON.parse's source text access: Chromium 114, Firefox 135; older browsers get the
+// rounded number and no hotspots).
+async function traceJson(id) {
+  const path = `/api/v0/traces/${encodeURIComponent(id)}`;
+  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  const text = await res.text();
+  const exact = (k, v, context) => ((k === "span_id" || k === "parent_id") && typeof v === "number" && context && context.source ? context.source : v);
+  const body = (() => { try { return JSON.parse(text, exact); } catch (_) { return null; } })();
+  if (!res.ok) throw new Error(`${path}: ${body && body.errors ? body.errors.join("; ") : res.statusText}`);
+  return body;
+}
 
 export default async function trace(params, id) {
   let trace;
-  try { trace = await api(`/api/v0/traces/${encodeURIComponent(id)}`); } catch (e) { return setView(`Trace ${id}`, failure(e)); }
+  try { trace = await traceJson(id); } catch (e) { return setView(`Trace ${id}`, failure(e)); }
   const spans = trace.spans.slice().sort((a, b) => a.start - b.start);
   const ids = new Set(spans.map((s) => s.span_id));
   const children = {};
@@ -38,10 +53,17 @@ export default async function trace(params, id) {
   }
   flame.style.height = `${(depthMax + 1) * 20 + 4}px`;
   const root = (children[0] || spans)[0];
+  // A sample's `local root span id` is the first span of the trace in the process that took
+  // it: every span id is asked for as one, those whose parent is elsewhere (another service,
+  // or none) first, since the list is cut at 100.
+  const byId = Object.fromEntries(spans.map((s) => [s.span_id, s]));
+  const localRoots = spans.filter((s) => !byId[s.parent_id] || byId[s.parent_id].service !== s.service);
+  const spanIds = [...new Set([...localRoots, ...spans].map((s) => String(s.span_id)))];
+  const hotspots = hotspotsPanel(id, spanIds, Math.floor(t0 / 1e9), Math.ceil(t1 / 1e9), root.service);
   setView(`Trace ${id}`,
     h("p", {}, `${root.service} · ${root.resource} · ${fmt(total / 1e6)} ms · ${spans.length} spans · `,
       h("a", { id: "trace-logs", href: `#/logs?trace_id=${encodeURIComponent(id)}` }, "logs of this trace")),
     h("div", { class: "grid" }, h("section", { class: "panel wide" }, h("h2", {}, "Waterfall"), waterfall),
-      h("section", { class: "panel wide" }, h("h2", {}, "Flame graph"), flame), details));
+      h("section", { class: "panel wide" }, h("h2", {}, "Flame graph"), flame), hotspots, details));
   showSpan(root);
 }
