@@ -15,10 +15,13 @@ import runtime from "./views/runtime.js";
 import { monitors, monitor } from "./views/monitors.js";
 import events from "./views/events.js";
 import { dashboards, dashboard } from "./views/dashboards.js";
+import serviceMap from "./views/service_map.js";
+import { slos, slo } from "./views/slos.js";
+import profiles from "./views/profiles.js";
 
 // `#/name/arg?params` → views[name](params, arg). `parent` keeps a detail page's nav entry lit.
-const views = { overview, infrastructure, apm, traces, trace, logs, runtime, monitors, monitor, events, dashboards, dashboard };
-const parent = { trace: "traces", monitor: "monitors", dashboard: "dashboards" };
+const views = { overview, infrastructure, apm, service_map: serviceMap, traces, trace, profiles, logs, runtime, monitors, monitor, slos, slo, events, dashboards, dashboard };
+const parent = { trace: "traces", monitor: "monitors", slo: "slos", dashboard: "dashboards" };
 
 const $range = document.getElementById("range");
 const $live = document.getElementById("live");
@@ -43,8 +46,9 @@ async function route() {
 window.addEventListener("hashchange", route);
 $range.addEventListener("change", route);
 setInterval(() => {
-  // Live refresh, except on pages someone is reading in detail or editing.
+  // Live refresh, except on pages someone is reading in detail or editing (a flame graph
+  // zoomed in is read in detail).
   const hash = location.hash;
-  if ($live.checked && !hash.startsWith("#/trace/") && !document.activeElement.matches("input, select, textarea") && !document.querySelector("#widget-editor > *")) route();
+  if ($live.checked && !hash.startsWith("#/trace/") && !hash.startsWith("#/profiles") && !document.activeElement.matches("input, select, textarea") && !document.querySelector("#widget-editor > *")) route();
 }, 10000);
 route();

@@ -44,7 +44,8 @@ function layout(nodes, edges) {
 
 export function drawMap(map) {
   const { pos, width, height } = layout(map.nodes, map.edges);
-  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "service-map", id: "service-map", width: "100%" });
+  // Wide enough to read, not so wide that a small map's labels turn into headlines.
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "service-map", id: "service-map", width: "100%", style: `max-width:${Math.round(width * 1.5)}px` });
   const defs = svgEl("defs", {});
   const marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" });
   marker.append(svgEl("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#888" }));
