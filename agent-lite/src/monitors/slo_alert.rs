@@ -213,13 +213,7 @@ impl SloAlertQuery {
                 short_secs,
             } => {
                 let long = read(long_secs)?;
-                let most = 1.0 / (1.0 - long.target / 100.0);
-                if self.threshold > most + 1e-9 {
-                    return Err(format!(
-                        "the burn rate threshold {} is over the most a {}% target can burn ({most:.1}), as Datadog refuses",
-                        self.threshold, long.target
-                    ));
-                }
+                self.check_rate_bound(long.target)?;
                 let short = read(short_secs)?;
                 Ok(match (long.burn_rate(), short.burn_rate()) {
                     (Some(l), Some(s)) => Some(l.min(s)),
@@ -231,6 +225,23 @@ impl SloAlertQuery {
                 Ok((r.total > 0.0).then(|| r.budget_spent()))
             }
         }
+    }
+
+    /// Datadog's bound on a burn-rate threshold: at most 1 / (1 - target), the rate at which
+    /// every event is bad. The target is the SLO's, which the query alone does not know, so
+    /// this is checked where both meet: each evaluation, and the lab's definitions' test.
+    pub fn check_rate_bound(&self, target: f64) -> Result<(), String> {
+        if !matches!(self.measure, Measure::BurnRate { .. }) {
+            return Ok(());
+        }
+        let most = 1.0 / (1.0 - target / 100.0);
+        if self.threshold > most + 1e-9 {
+            return Err(format!(
+                "the burn rate threshold {} is over the most a {target}% target can burn ({most:.1}), as Datadog refuses",
+                self.threshold
+            ));
+        }
+        Ok(())
     }
 
     pub fn timeframe_secs(&self) -> i64 {

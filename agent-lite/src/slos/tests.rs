@@ -210,5 +210,48 @@ fn the_labs_slos_load() {
     let loaded = super::loader::load_dir(&dir).expect("compose/slos");
     assert!(loaded.refused.is_empty(), "{:?}", loaded.refused);
     let ids: Vec<&str> = loaded.slos.iter().map(|s| s.id()).collect();
-    assert_eq!(ids, ["demo-service-availability", "demo-service-latency"]);
+    assert_eq!(
+        ids,
+        [
+            "demo-service-availability",
+            "demo-service-latency",
+            "inventory-availability",
+            "inventory-latency"
+        ]
+    );
+}
+
+#[test]
+fn the_labs_slo_alerts_name_lab_slos_within_datadogs_rate_bound() {
+    use crate::monitors::definition::Rule;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose");
+    let slos = super::loader::load_dir(&root.join("slos")).expect("compose/slos");
+    let monitors =
+        crate::monitors::loader::load_dir(&root.join("monitors")).expect("compose/monitors");
+    assert!(monitors.refused.is_empty(), "{:?}", monitors.refused);
+    let mut alerts = 0;
+    for m in &monitors.monitors {
+        let Rule::Slo(q) = &m.rule else { continue };
+        alerts += 1;
+        let name = &m.monitor.name;
+        let slo = slos
+            .slos
+            .iter()
+            .find(|s| s.id() == q.slo_id)
+            .unwrap_or_else(|| panic!("{name:?} names SLO {} not in compose/slos", q.slo_id));
+        let t = slo
+            .threshold(Some(&q.timeframe))
+            .unwrap_or_else(|| panic!("{name:?}: SLO {} has no {}", q.slo_id, q.timeframe));
+        q.check_rate_bound(t.target)
+            .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+    }
+    assert!(alerts >= 6, "{alerts} slo alerts in compose/monitors");
+    // The bound itself: a 99% target burns at most 100 times too fast.
+    let q = crate::monitors::slo_alert::parse(
+        r#"burn_rate("a").over("7d").long_window("1h").short_window("5m") > 100.5"#,
+        false,
+    )
+    .expect("valid alone");
+    assert!(q.check_rate_bound(99.0).is_err());
+    assert!(q.check_rate_bound(99.9).is_ok());
 }
