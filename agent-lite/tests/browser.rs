@@ -1,10 +1,14 @@
 //! The lab's page in a real browser (Debian's headless Chromium through chromedriver), against
 //! a live agent-lite fed by the demo-service: every view shows real data, a trace id from the
-//! API appears in the trace list, and a click from a log line reaches its trace.
+//! API appears in the trace list, and a click from a log line reaches its trace; a span's
+//! details print no `null`; the Infrastructure and APM views draw the lab's dashboards
+//! (compose/dashboards/) with the markers of their JSON, and no threshold of their own.
 //! Screenshots of every view are kept in `target/tmp/ui-screenshots/`; with
 //! `UPDATE_SCREENSHOTS=1` the README's copies in `docs/screenshots/` are refreshed too.
 
 mod common;
+#[path = "fixtures/dashboard_fixtures.rs"]
+mod dashboard_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -85,6 +89,14 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
 async fn click(c: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // Scrolled to the middle of the window first: at its top edge the page's sticky
+        // header would take the click.
+        let _ = c
+            .execute(
+                "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({block: 'center'});",
+                vec![json!(css)],
+            )
+            .await;
         let clicked = match c.find(Locator::Css(css)).await {
             Ok(el) => el.click().await.map(|_| ()),
             Err(e) => Err(e),
@@ -130,6 +142,64 @@ async fn wait_chart_data(c: &Client) {
     }
 }
 
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.map_or(0, |v| v.len())
+}
+
+/// Waits until `css` matches exactly `n` elements.
+async fn wait_count(c: &Client, css: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = count(c, css).await;
+        if found == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css}: {found} found, {n} expected"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The view draws the lab dashboard `file` with every marker of its JSON, and no threshold
+/// line of its own.
+async fn draws_lab_dashboard(c: &Client, file: &str) {
+    let (errors, warnings) =
+        dashboard_fixtures::marker_counts(&dashboard_fixtures::lab_dashboard(file));
+    let scope = format!(".lab-dashboard[data-file=\"{file}\"]");
+    wait_count(c, &format!("{scope} line.marker.error"), errors).await;
+    wait_count(c, &format!("{scope} line.marker.warning"), warnings).await;
+    assert_eq!(
+        count(c, "#view line.threshold").await,
+        0,
+        "no threshold from JavaScript"
+    );
+    let text = c
+        .find(Locator::Css(&scope))
+        .await
+        .expect("the dashboard")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!text.contains("Could not load"), "{text}");
+}
+
+/// The span details shown hold no `null` (what `replaceChildren` prints for an absent part).
+async fn no_null_in_span_details(c: &Client) {
+    let text = c
+        .find(Locator::Css("#span-details"))
+        .await
+        .expect("span details")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        !text.split_whitespace().any(|w| w == "null"),
+        "a span's details print null:\n{text}"
+    );
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("a screenshot");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
@@ -152,7 +222,7 @@ async fn screenshot(c: &Client, name: &str) {
 }
 
 /// Every view, in the order a student meets them.
-async fn views(c: &Client, ui: &str, trace_id: &str) {
+async fn views(c: &Client, ui: &str, trace_id: &str, ok_trace_id: &str) {
     let c = c.clone();
     c.goto(&format!("{ui}/#/overview")).await.expect("overview");
     wait_text(&c, "#monitor-list", "demo-service error rate").await;
@@ -165,6 +235,14 @@ async fn views(c: &Client, ui: &str, trace_id: &str) {
     // Resources as the trace metrics' resource_name tag shows them, as in Datadog.
     wait_text(&c, "main", "get_/error").await;
     wait_chart_data(&c).await;
+    draws_lab_dashboard(&c, "apm-service.json").await;
+    // `$service` is the service picked, in the dashboard's queries.
+    wait_count(
+        &c,
+        "[data-queries*=\"p50:trace.http.server.request{service:demo-service}\"]",
+        1,
+    )
+    .await;
     screenshot(&c, "apm").await;
 
     c.goto(&format!("{ui}/#/traces?service=demo-service"))
@@ -176,6 +254,7 @@ async fn views(c: &Client, ui: &str, trace_id: &str) {
     click(&c, &row).await;
     wait_text(&c, "#span-details", "error.type").await;
     wait_text(&c, "#flame", "http.server.request").await;
+    no_null_in_span_details(&c).await;
     screenshot(&c, "trace").await;
 
     // From the trace to its log lines, and from a log line back to the trace.
@@ -206,7 +285,16 @@ async fn views(c: &Client, ui: &str, trace_id: &str) {
         .await
         .expect("infrastructure");
     wait_text(&c, "main", "Container memory against its limit").await;
+    draws_lab_dashboard(&c, "infrastructure.json").await;
+    wait_chart_data(&c).await;
     screenshot(&c, "infrastructure").await;
+
+    // A root span without an error: its details print no null either.
+    c.goto(&format!("{ui}/#/trace/{ok_trace_id}"))
+        .await
+        .expect("a trace without error");
+    wait_text(&c, "#span-details h2", "http.server.request · GET /").await;
+    no_null_in_span_details(&c).await;
 
     c.goto(&format!("{ui}/#/events")).await.expect("events");
     wait_text(&c, "main", "agent-lite started").await;
@@ -228,7 +316,12 @@ fn every_view_shows_real_data_in_a_real_browser() {
     .expect("monitor");
     let log = dir.path().join("demo-service.log");
     std::fs::write(&log, "").expect("log file");
+    let dashboards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose/dashboards");
     let agent = Agent::start(&[
+        (
+            "AGENT_LITE_DASHBOARDS_DIR",
+            dashboards.display().to_string(),
+        ),
         ("AGENT_LITE_MONITORS_DIR", monitors.display().to_string()),
         ("AGENT_LITE_MONITOR_INTERVAL_SECS", "1".into()),
         (
@@ -261,6 +354,10 @@ fn every_view_shows_real_data_in_a_real_browser() {
         let (_, found) = agent.get("/api/v0/traces?resource=GET%20/error");
         found["traces"][0]["trace_id"].as_str().map(str::to_owned)
     });
+    let ok_trace_id = wait_for("a trace without error", Duration::from_secs(30), || {
+        let (_, found) = agent.get("/api/v0/traces?resource=GET%20/");
+        found["traces"][0]["trace_id"].as_str().map(str::to_owned)
+    });
     wait_for("its log lines", Duration::from_secs(30), || {
         let (_, logs) = agent.get(&format!("/api/v0/logs?trace_id={trace_id}"));
         (logs["total"].as_u64() > Some(0)).then_some(())
@@ -277,7 +374,8 @@ fn every_view_shows_real_data_in_a_real_browser() {
     rt.block_on(async {
         let c = browser(driver_port).await;
         // The session is closed even when a check fails, so that no Chromium outlives the test.
-        let checks = std::panic::AssertUnwindSafe(views(&c, &ui, &trace_id)).catch_unwind();
+        let checks =
+            std::panic::AssertUnwindSafe(views(&c, &ui, &trace_id, &ok_trace_id)).catch_unwind();
         let outcome = checks.await;
         let _ = c.close().await;
         if let Err(panic) = outcome {

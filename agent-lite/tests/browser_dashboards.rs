@@ -19,11 +19,10 @@ mod common;
 #[path = "fixtures/dashboard_fixtures.rs"]
 mod dashboard_fixtures;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::Agent;
-use dashboard_fixtures::Fixture;
+use dashboard_fixtures::{lab_dashboard, marker_counts as markers, Fixture};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
@@ -47,29 +46,6 @@ fn which(name: &str) -> String {
         })
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| panic!("{name} is not installed: run tests/setup"))
-}
-
-fn lab_dashboard(file: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../compose/dashboards")
-        .join(file);
-    let text = std::fs::read_to_string(&path).expect("compose/dashboards");
-    serde_json::from_str(&text).expect("the lab's dashboard is JSON")
-}
-
-/// How many marker lines of each kind (`error`, `warning`) a dashboard's JSON asks for.
-fn markers(dash: &Value) -> (usize, usize) {
-    let (mut error, mut warning) = (0, 0);
-    for w in dash["widgets"].as_array().into_iter().flatten() {
-        for m in w["definition"]["markers"].as_array().into_iter().flatten() {
-            match m["display_type"].as_str().unwrap_or("").split(' ').next() {
-                Some("error") => error += 1,
-                Some("warning") => warning += 1,
-                _ => {}
-            }
-        }
-    }
-    (error, warning)
 }
 
 async fn browser(port: u16) -> Client {
@@ -147,6 +123,14 @@ async fn wait_title(c: &Client, title: &str) {
 async fn click(c: &Client, css: &str) {
     let deadline = Instant::now() + DEADLINE;
     loop {
+        // Scrolled to the middle of the window first: at its top edge the page's sticky
+        // header would take the click.
+        let _ = c
+            .execute(
+                "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({block: 'center'});",
+                vec![json!(css)],
+            )
+            .await;
         let clicked = match c.find(Locator::Css(css)).await {
             Ok(el) => el.click().await.map(|_| ()),
             Err(e) => Err(e),

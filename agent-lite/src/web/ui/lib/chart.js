@@ -78,9 +78,14 @@ export function lineChart(series, opts = {}) {
     const t = from + ((to - from) * i) / 4;
     add("text", { x: x(t), y: H - 5, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, time(t));
   }
+  // A label goes under its line when it would overlap the one above (95 and 90 on 0-100).
+  const labelled = [];
   for (const t of thresholds) {
     add("line", { x1: L, x2: W - R, y1: y(t.value), y2: y(t.value), stroke: t.color, "stroke-dasharray": t.dash, "stroke-width": t.width || 1.5, class: t.cls });
-    add("text", { x: W - R - 2, y: y(t.value) - 3, "text-anchor": "end", fill: t.color }, t.label);
+    const above = y(t.value) - 3;
+    const ly = labelled.some((o) => Math.abs(o - above) < 11) ? y(t.value) + 11 : above;
+    labelled.push(ly);
+    add("text", { x: W - R - 2, y: ly, "text-anchor": "end", fill: t.color }, t.label);
   }
   const base = y(Math.max(min, 0));
   for (const l of lines) {
