@@ -56,9 +56,15 @@ fn an_error_burst_fires_the_error_rate_monitor_and_it_recovers() {
     assert_eq!(monitor_state(&agent, 42)["overall_state"], "OK");
 
     let mut svc = DemoService::start(&agent, &[], None);
-    // The burst: a third of the requests fail.
+    // The burst: a third of the requests fail, with the database's refusal (500), not an
+    // unreachable inventory (503).
     for i in 0..60 {
-        svc.get(if i % 3 == 0 { "/error" } else { "/" });
+        let (path, want) = if i % 3 == 0 {
+            ("/error", 500)
+        } else {
+            ("/", 200)
+        };
+        assert_eq!(svc.get(path), want, "{path}");
     }
     wait_for("the monitor in Alert", Duration::from_secs(40), || {
         (monitor_state(&agent, 42)["overall_state"] == "Alert").then_some(())
@@ -69,7 +75,7 @@ fn an_error_burst_fires_the_error_rate_monitor_and_it_recovers() {
         std::thread::sleep(Duration::from_millis(200));
         (monitor_state(&agent, 42)["overall_state"] == "OK").then_some(())
     });
-    assert!(svc.proc.terminate(Duration::from_secs(30)).success());
+    svc.stop();
 
     let (_, events) = agent.get("/api/v1/events");
     let titles: Vec<&str> = events["events"]

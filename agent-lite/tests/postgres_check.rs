@@ -6,14 +6,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::postgres::Pg;
 use common::Agent;
+use lab_testkit::postgres::PgCluster;
 use lab_testkit::wait_for;
 
 #[test]
 fn the_agents_postgres_metrics_and_service_check_from_a_real_server() {
-    let pg = Pg::start();
-    pg.psql("postgres", "CREATE DATABASE shop");
+    let mut pg = PgCluster::start();
+    pg.create_database("shop");
     pg.psql("shop", "CREATE TABLE stock (sku text PRIMARY KEY, qty int)");
     let agent = Agent::start(&[
         ("DD_POSTGRES_URL", pg.url("shop")),
@@ -21,8 +21,8 @@ fn the_agents_postgres_metrics_and_service_check_from_a_real_server() {
         ("AGENT_LITE_HOST_METRICS", "false".into()),
         ("AGENT_LITE_CONTAINER_METRICS", "false".into()),
     ]);
-    // initdb's default.
-    agent.wait_total("max:postgresql.max_connections{*}", 100.0);
+    // The test cluster's max_connections (lab_testkit::postgres starts it with 50).
+    agent.wait_total("max:postgresql.max_connections{*}", 50.0);
     let series = agent.query("max:postgresql.connections{db:shop} by {db,postgresql_version}");
     let tags = series["series"][0]["tag_set"].to_string();
     assert!(tags.contains("postgresql_version:15"), "{tags}");
@@ -51,7 +51,7 @@ fn the_agents_postgres_metrics_and_service_check_from_a_real_server() {
     let check = &status["collectors"]["postgres"];
     assert_eq!(check["state"], "ok", "{check}");
     assert!(!check["target"].to_string().contains("secret"));
-    assert_eq!(check["target"], format!("127.0.0.1:{}/shop", pg.port));
+    assert_eq!(check["target"], format!("127.0.0.1:{}/shop", pg.port()));
 
     pg.stop();
     let events = || {
@@ -81,7 +81,7 @@ fn the_agents_postgres_metrics_and_service_check_from_a_real_server() {
     );
     let tags = can_connect[0]["tags"].to_string();
     assert!(
-        tags.contains("db:shop") && tags.contains(&format!("port:{}", pg.port)),
+        tags.contains("db:shop") && tags.contains(&format!("port:{}", pg.port())),
         "{tags}"
     );
 }

@@ -45,7 +45,8 @@ fn datadogs_rust_tracer_hits_errors_and_latency_read_back_exactly() {
     for _ in 0..2 {
         assert_eq!(svc.get("/slow?ms=200"), 200);
     }
-    assert!(svc.proc.terminate(Duration::from_secs(30)).success());
+    // demo-service, then inventory: every span of both is in agent-lite once they exited.
+    svc.stop();
 
     let scope = "service:demo-service,env:test,version:2.0";
     agent.wait_total(
@@ -107,12 +108,29 @@ fn datadogs_rust_tracer_hits_errors_and_latency_read_back_exactly() {
     let id = slow[0]["trace_id"].as_str().expect("trace id");
     let (status, trace) = agent.get(&format!("/api/v0/traces/{id}"));
     assert_eq!(status, 200);
+    // demo-service's server span and its call to inventory, inventory's server span and
+    // its postgres.query: the trace joins both services' chunks.
     assert_eq!(
         trace["spans"].as_array().map(Vec::len),
         Some(4),
         "a /slow trace is complete"
     );
-    assert_eq!(agent.counter("traces.spans"), 7 + 3 + 2 * 4);
+    let error_id = traces[0]["trace_id"].as_str().expect("trace id");
+    let (_, error_trace) = agent.get(&format!("/api/v0/traces/{error_id}"));
+    let services: std::collections::BTreeSet<&str> = error_trace["spans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert_eq!(
+        error_trace["spans"].as_array().map(Vec::len),
+        Some(4),
+        "an /error trace: the refused UPDATE under inventory's span: {error_trace}"
+    );
+    assert_eq!(services, ["demo-service", "inventory"].into());
+    // `/` is one span; `/error` and `/slow` are four each.
+    assert_eq!(agent.counter("traces.spans"), 7 + 3 * 4 + 2 * 4);
 }
 
 #[test]

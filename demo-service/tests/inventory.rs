@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Inventory, Lab, Service};
+use common::{inventory, Lab, Service};
 use lab_testkit::trace_sink::{Span, TraceSink};
 use lab_testkit::wait_for;
 
@@ -180,13 +180,13 @@ fn outages_of_postgres_and_inventory_are_5xx_never_hangs_and_recover_by_themselv
     let mut failed = 0;
 
     // PostgreSQL stopped: inventory cannot connect, answers 503, and so does demo-service.
-    lab.pg.stop();
+    lab.inventory.pg_mut().stop();
     let (status, body) = status_and_body(&lab.service, "/slow?ms=0");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("PostgreSQL unavailable"), "{body}");
     failed += 1;
     assert_eq!(lab.get("/").status(), 200, "/ has no dependency");
-    lab.pg.restart();
+    lab.inventory.pg_mut().restart();
     wait_for(
         "recovery once PostgreSQL is back",
         Duration::from_secs(30),
@@ -201,18 +201,12 @@ fn outages_of_postgres_and_inventory_are_5xx_never_hangs_and_recover_by_themselv
     assert_eq!(lab.get("/error").status(), 500, "the refusal is back too");
 
     // inventory stopped: demo-service cannot connect and answers 503 by itself.
-    let inventory = lab.inventory.take().expect("running");
-    let addr = inventory.addr;
-    inventory.stop();
+    lab.inventory.stop();
     let (status, body) = status_and_body(&lab.service, "/slow?ms=0");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("inventory is unreachable"), "{body}");
     failed += 1;
-    lab.inventory = Some(Inventory::start_on(
-        addr,
-        &lab.database_url,
-        &lab.agent_envs,
-    ));
+    lab.inventory.restart();
     wait_for(
         "recovery once inventory is back",
         Duration::from_secs(30),
@@ -277,16 +271,11 @@ fn a_stuck_inventory_is_a_504_after_the_timeout() {
 
 #[test]
 fn inventory_refuses_bad_reservations_with_a_clear_400() {
-    let pg = lab_testkit::postgres::PgCluster::start();
-    pg.create_database("inventory");
-    let inventory = Inventory::start(
-        &pg.url("inventory"),
-        &[("DD_TRACE_ENABLED", "false".into())],
-    );
+    let mut inventory = inventory(None);
     let http = reqwest::blocking::Client::new();
     let post = |body: &str| {
         let res = http
-            .post(format!("{}/reservations", inventory.base))
+            .post(format!("{}/reservations", inventory.url()))
             .header("content-type", "application/json")
             .body(body.to_owned())
             .send()
@@ -313,26 +302,26 @@ fn inventory_refuses_bad_reservations_with_a_clear_400() {
     let (status, body) = post(r#"{"sku": "gizmo", "quantity": 5}"#);
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        pg.psql(
+        inventory.pg().psql(
             "inventory",
             "SELECT quantity FROM stock WHERE sku = 'gizmo'"
         ),
         "40"
     );
     // A restart keeps the stock: the sample rows are only inserted when missing.
-    let addr = inventory.addr;
     inventory.stop();
-    let _again = Inventory::start_on(
-        addr,
-        &pg.url("inventory"),
-        &[("DD_TRACE_ENABLED", "false".into())],
-    );
+    inventory.restart();
     assert_eq!(
-        pg.psql(
+        inventory.pg().psql(
             "inventory",
             "SELECT quantity FROM stock WHERE sku = 'gizmo'"
         ),
         "40"
     );
-    assert_eq!(pg.psql("inventory", "SELECT count(*) FROM stock"), "5");
+    assert_eq!(
+        inventory
+            .pg()
+            .psql("inventory", "SELECT count(*) FROM stock"),
+        "5"
+    );
 }

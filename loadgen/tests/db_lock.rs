@@ -1,12 +1,14 @@
-//! The database slowdown: a phase's `db_lock` takes a real lock on a real PostgreSQL table
-//! (a throwaway cluster from Debian's packages), holds it for its duration, releases it, and
-//! says so in the report; a bad connection string is refused before any traffic.
+//! The database slowdown: a phase's `db_lock` takes a real lock on inventory's real `stock`
+//! table (in the throwaway cluster from Debian's packages behind the demo service), holds it
+//! for its duration, releases it, and says so in the report; a bad connection string is
+//! refused before any traffic.
 
 mod common;
 
 use std::time::Duration;
 
 use common::procs::{report, spawn_loadgen, AgentLite, Demo};
+use lab_testkit::inventory::DEFAULT_POOL_SIZE;
 use lab_testkit::postgres::PgCluster;
 use lab_testkit::wait_for;
 
@@ -36,16 +38,11 @@ fn exclusive_locks(pg: &PgCluster) -> u32 {
 
 #[test]
 fn a_db_lock_phase_holds_a_real_table_lock_for_its_duration_then_releases_it() {
-    let pg = PgCluster::start();
-    pg.create_database("inventory");
-    pg.psql(
-        "inventory",
-        "CREATE TABLE stock (sku text PRIMARY KEY, quantity int)",
-    );
     let agent = AgentLite::start(&[]);
-    let demo = Demo::start(&agent, &[]);
+    let demo = Demo::start(&agent, DEFAULT_POOL_SIZE, &[]);
+    let pg = demo.inventory.pg();
     let work = tempfile::tempdir().expect("temp dir");
-    let url = pg.url("inventory");
+    let url = demo.inventory.database_url();
     let mut run = spawn_loadgen(
         work.path(),
         SCENARIO,
@@ -54,10 +51,10 @@ fn a_db_lock_phase_holds_a_real_table_lock_for_its_duration_then_releases_it() {
     );
 
     wait_for("the lock taken", Duration::from_secs(30), || {
-        (exclusive_locks(&pg) == 1).then_some(())
+        (exclusive_locks(pg) == 1).then_some(())
     });
     wait_for("the lock released", Duration::from_secs(30), || {
-        (exclusive_locks(&pg) == 0).then_some(())
+        (exclusive_locks(pg) == 0).then_some(())
     });
     let status = run.wait(Duration::from_secs(60));
     assert!(status.success(), "loadgen: {:?}", run.stderr_lines());
@@ -83,7 +80,7 @@ fn a_db_lock_phase_holds_a_real_table_lock_for_its_duration_then_releases_it() {
 #[test]
 fn a_db_lock_without_a_reachable_database_is_reported_not_fatal_and_a_bad_url_is_refused() {
     let agent = AgentLite::start(&[]);
-    let demo = Demo::start(&agent, &[]);
+    let demo = Demo::start(&agent, DEFAULT_POOL_SIZE, &[]);
 
     let work = tempfile::tempdir().expect("temp dir");
     let mut run = spawn_loadgen(

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use blocking_http as reqwest;
 use common::procs::{phase, report, spawn_loadgen, AgentLite, Demo};
+use lab_testkit::inventory::DEFAULT_POOL_SIZE;
 use lab_testkit::wait_for;
 use serde_json::Value;
 
@@ -65,7 +66,7 @@ fn p95_ms(report: &Value, name: &str) -> f64 {
 #[test]
 fn agent_lite_down_for_30s_costs_the_service_no_error_nor_latency_and_traces_resume() {
     let mut agent = AgentLite::start(&[]);
-    let mut svc = Demo::start(&agent, &[("DD_ENV", "outage".into())]);
+    let mut svc = Demo::start(&agent, DEFAULT_POOL_SIZE, &[("DD_ENV", "outage".into())]);
     let work = tempfile::tempdir().expect("temp dir");
     let mut loadgen = spawn_loadgen(work.path(), SCENARIO, &svc.base, &[]);
 

@@ -21,11 +21,20 @@ use serde_json::{json, Value};
 
 const IN_FLIGHT: usize = 40;
 
+/// A connection for each `/slow` in flight: the 41st would wait, and past the pool's 2 s
+/// timeout get a 503.
+const IN_FLIGHT_POOL: u64 = IN_FLIGHT as u64;
+
+/// loadgen's steady traffic keeps about 20 `/slow?ms=400` in flight (50 a second, 0.4 s each),
+/// more when the machine is busy.
+const STEADY_POOL: u64 = 32;
+
 #[test]
 fn demo_service_on_sigterm_answers_every_request_in_flight_and_flushes_their_spans() {
     let agent = AgentLite::start(&[]);
     let mut svc = Demo::start(
         &agent,
+        IN_FLIGHT_POOL,
         &[
             ("DD_ENV", "sigterm".into()),
             // Its lines say when each request is in a handler.
@@ -64,7 +73,9 @@ fn demo_service_on_sigterm_answers_every_request_in_flight_and_flushes_their_spa
         assert_eq!(status.ok(), Some(200), "a request in flight at SIGTERM");
     }
 
-    // Every one of them, with its three steps, reached agent-lite before the service exited.
+    // Every one of them reached agent-lite before the service exited, with its call to
+    // inventory, and inventory's server span and query (flushed when inventory stopped after
+    // it): four spans each.
     let hits = "sum:trace.http.server.request.hits{service:demo-service,env:sigterm,resource_name:get_/slow}.as_count()";
     assert_eq!(agent.total(hits) as usize, IN_FLIGHT);
     assert_eq!(agent.counter("traces.spans") as usize, 4 * IN_FLIGHT);
@@ -92,7 +103,7 @@ duration = "forever"
 #[test]
 fn loadgen_on_sigterm_writes_its_report_and_counts_every_request_in_flight() {
     let agent = AgentLite::start(&[]);
-    let mut svc = Demo::start(&agent, &[("DD_ENV", "loadgen-term".into())]);
+    let mut svc = Demo::start(&agent, STEADY_POOL, &[("DD_ENV", "loadgen-term".into())]);
     let work = tempfile::tempdir().expect("temp dir");
     let mut loadgen = spawn_loadgen(work.path(), STEADY, &svc.base, &[]);
     // A few seconds of traffic, with about 20 /slow requests in flight at any moment.

@@ -2,11 +2,11 @@
 #![allow(dead_code)]
 
 pub mod docker;
-pub mod postgres;
 
 use std::net::UdpSocket;
 use std::time::Duration;
 
+use lab_testkit::inventory::InventoryBackend;
 use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for};
 use serde_json::Value;
@@ -156,26 +156,44 @@ impl Agent {
     }
 }
 
-/// The demo-service as a process, tracing to `agent`, up and answering.
+/// The demo-service as a process, tracing to `agent`, up and answering, with the inventory
+/// service (and its PostgreSQL) that its `/slow` and `/error` call, traced to the same agent.
 pub struct DemoService {
     pub proc: lab_testkit::process::ChildProcess,
+    pub inventory: InventoryBackend,
     pub base: String,
     pub http: reqwest::blocking::Client,
 }
 
+/// Enough connections for the requests these tests have in flight at once (they send one
+/// at a time).
+const INVENTORY_POOL: u64 = 4;
+
 impl DemoService {
     /// Started with `extra` variables; `wrap_stdout_to` sends its stdout to a file (as a
-    /// container's output reaches the Agent) instead of the test's pipe.
+    /// container's output reaches the Agent) instead of the test's pipe. inventory gets the
+    /// same DD_ENV and DD_VERSION when `extra` sets them: one deployment.
     pub fn start(
         agent: &Agent,
         extra: &[(&str, String)],
         wrap_stdout_to: Option<&std::path::Path>,
     ) -> Self {
-        let port = free_port();
         let bin = lab_testkit::workspace_bin("demo-service");
+        let mut inventory = InventoryBackend::builder(&bin)
+            .traced_to(agent.apm_url(""))
+            .dogstatsd_port(agent.statsd_port)
+            .pool_size(INVENTORY_POOL);
+        for (k, v) in extra {
+            if matches!(*k, "DD_ENV" | "DD_VERSION") {
+                inventory = inventory.env(k, v.clone());
+            }
+        }
+        let inventory = inventory.start();
+        let port = free_port();
         let mut envs: Vec<(&str, String)> = vec![
             ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
             ("DD_TRACE_AGENT_URL", agent.apm_url("")),
+            inventory.url_env(),
         ];
         envs.extend(extra.iter().cloned());
         let proc = match wrap_stdout_to {
@@ -199,7 +217,12 @@ impl DemoService {
                 .ok()
                 .filter(|r| r.status().is_success())
         });
-        Self { proc, base, http }
+        Self {
+            proc,
+            inventory,
+            base,
+            http,
+        }
     }
 
     /// GETs `path`; the status code.
@@ -210,5 +233,17 @@ impl DemoService {
             .send()
             .map(|r| r.status().as_u16())
             .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    /// SIGTERM to demo-service, then to inventory: both answer what is in flight, flush their
+    /// spans and exit cleanly, so the agent has every span of every request once this returns.
+    pub fn stop(&mut self) {
+        let status = self.proc.terminate(Duration::from_secs(30));
+        assert!(
+            status.success(),
+            "demo-service's exit on SIGTERM: {status:?}; stderr: {:?}",
+            self.proc.stderr_lines()
+        );
+        self.inventory.stop();
     }
 }

@@ -1,6 +1,7 @@
 //! The lab on loopback for loadgen's tests: agent-lite (monitors from a folder, evaluated
-//! every second, DogStatsD flushed every second) and the demo service sending it its traces,
-//! each a process on free ports; loadgen itself run as a process, as users run it.
+//! every second, DogStatsD flushed every second), the demo service and the inventory service
+//! (with its PostgreSQL) behind its `/slow` and `/error`, both sending agent-lite their
+//! traces, each a process on free ports; loadgen itself run as a process, as users run it.
 #![allow(dead_code)]
 
 pub mod procs;
@@ -10,22 +11,30 @@ use std::process::ExitStatus;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use blocking_http as reqwest;
+use lab_testkit::inventory::InventoryBackend;
 use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for, workspace_bin};
 use serde_json::Value;
 
 pub const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
 
+/// inventory's pool in the [`Lab`]: above the `/slow` requests a scenario's latency burst keeps
+/// in flight (40% of 25 req/s, each 1.5 s long: 15), which would otherwise wait for a
+/// connection and get a 503.
+const LAB_INVENTORY_POOL: u64 = 24;
+
 pub struct Lab {
     pub agent: ChildProcess,
     pub service: ChildProcess,
+    pub inventory: InventoryBackend,
     pub api: String,
     pub target: String,
     pub http: reqwest::blocking::Client,
 }
 
 impl Lab {
-    /// agent-lite with the monitors of `monitors_dir`, and the demo service traced to it.
+    /// agent-lite with the monitors of `monitors_dir`, and the demo service and inventory
+    /// traced to it.
     pub fn start(monitors_dir: &Path) -> Self {
         let (apm, statsd, api_port, svc_port) =
             (free_port(), free_port(), free_port(), free_port());
@@ -57,11 +66,18 @@ impl Lab {
                 .ok()
                 .filter(|r| r.status().is_success())
         });
+        let demo_service = workspace_bin("demo-service");
+        let inventory = InventoryBackend::builder(&demo_service)
+            .traced_to(format!("http://127.0.0.1:{apm}"))
+            .dogstatsd_port(statsd)
+            .pool_size(LAB_INVENTORY_POOL)
+            .start();
         let service = ChildProcess::spawn(
-            &workspace_bin("demo-service").to_string_lossy(),
+            &demo_service.to_string_lossy(),
             &[],
             &[
                 ("DEMO_LISTEN", format!("127.0.0.1:{svc_port}")),
+                inventory.url_env(),
                 ("DD_TRACE_AGENT_URL", format!("http://127.0.0.1:{apm}")),
                 ("DD_AGENT_HOST", "127.0.0.1".into()),
                 ("DD_DOGSTATSD_PORT", statsd.to_string()),
@@ -78,6 +94,7 @@ impl Lab {
         Self {
             agent,
             service,
+            inventory,
             api,
             target,
             http,

@@ -1,11 +1,13 @@
 //! The lab's processes one by one, for the reliability tests: agent-lite on ports that stay
-//! its own across a restart, the demo service traced to it with the settings a test picks,
-//! loadgen run on a scenario text with its JSON report read back.
+//! its own across a restart, the demo service (with inventory and its PostgreSQL behind it)
+//! traced to it with the settings a test picks, loadgen run on a scenario text with its JSON
+//! report read back.
 
 use std::path::Path;
 use std::time::Duration;
 
 use blocking_http as reqwest;
+use lab_testkit::inventory::InventoryBackend;
 use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for, workspace_bin};
 use serde_json::Value;
@@ -102,25 +104,41 @@ impl AgentLite {
     }
 }
 
-/// The demo service, traced to `agent`.
+/// The demo service and the inventory service its `/slow` and `/error` call (on a throwaway
+/// PostgreSQL), both traced to `agent`.
 pub struct Demo {
     pub proc: ChildProcess,
+    pub inventory: InventoryBackend,
     pub base: String,
 }
 
 impl Demo {
-    pub fn start(agent: &AgentLite, extra: &[(&str, String)]) -> Self {
+    /// `db_pool` is inventory's pool size: at least the `/slow` requests the test keeps in
+    /// flight, or the excess waits for a connection and gets a 503. inventory gets the same
+    /// DD_ENV and DD_VERSION when `extra` sets them: one deployment.
+    pub fn start(agent: &AgentLite, db_pool: u64, extra: &[(&str, String)]) -> Self {
+        let bin = workspace_bin("demo-service");
+        let mut inventory = InventoryBackend::builder(&bin)
+            .traced_to(agent.apm_url())
+            .dogstatsd_port(agent.statsd)
+            .pool_size(db_pool);
+        for (k, v) in extra {
+            if matches!(*k, "DD_ENV" | "DD_VERSION") {
+                inventory = inventory.env(k, v.clone());
+            }
+        }
+        let inventory = inventory.start();
         let port = free_port();
         let mut envs: Vec<(&str, String)> = vec![
             ("DEMO_LISTEN", format!("127.0.0.1:{port}")),
+            inventory.url_env(),
             ("DD_TRACE_AGENT_URL", agent.apm_url()),
             ("DD_AGENT_HOST", "127.0.0.1".into()),
             ("DD_DOGSTATSD_PORT", agent.statsd.to_string()),
             ("DEMO_LOG_LEVEL", "warn".into()),
         ];
         envs.extend(extra.iter().cloned());
-        let proc =
-            ChildProcess::spawn(&workspace_bin("demo-service").to_string_lossy(), &[], &envs);
+        let proc = ChildProcess::spawn(&bin.to_string_lossy(), &[], &envs);
         let base = format!("http://127.0.0.1:{port}");
         let http = client();
         wait_for("the demo service", Duration::from_secs(30), || {
@@ -129,10 +147,15 @@ impl Demo {
                 .ok()
                 .filter(|r| r.status().is_success())
         });
-        Self { proc, base }
+        Self {
+            proc,
+            inventory,
+            base,
+        }
     }
 
-    /// SIGTERM, and a clean exit: in-flight requests answered, spans flushed.
+    /// SIGTERM to demo-service, then to inventory, and a clean exit of both: in-flight
+    /// requests answered (inventory answers demo-service's last calls), spans flushed.
     pub fn stop(&mut self) {
         let status = self.proc.terminate(Duration::from_secs(60));
         assert!(
@@ -140,6 +163,7 @@ impl Demo {
             "demo-service exit {status:?}: {:?}",
             self.proc.stderr_lines()
         );
+        self.inventory.stop();
     }
 }
 

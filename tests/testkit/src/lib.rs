@@ -3,6 +3,7 @@
 //! payload validity; this sink is for exact counts at full speed).
 
 pub mod background;
+pub mod inventory;
 pub mod postgres;
 pub mod process;
 pub mod statsd;
