@@ -14,6 +14,8 @@ use crate::scenario::{Expectation, MonitorRef, MonitorState, Scenario, When};
 pub struct RunTimes {
     pub start: f64,
     pub phase_starts: Vec<f64>,
+    /// Planned ends (infinite for a phase that lasts until stopped).
+    pub phase_ends: Vec<f64>,
     pub phase_names: Vec<String>,
     /// When the traffic stopped (None while it runs).
     pub end: Option<f64>,
@@ -60,14 +62,12 @@ impl Observation {
     pub fn new(initial: BTreeMap<String, MonitorState>, history: &[TransitionView]) -> Self {
         let mut transitions: Vec<Transition> = history
             .iter()
-            .filter_map(|t| {
-                Some(Transition {
-                    group: normalize_group(&t.group),
-                    from: MonitorState::from_name(&t.from)?,
-                    to: MonitorState::from_name(&t.to)?,
-                    ts: t.ts as f64,
-                    value: t.value,
-                })
+            .map(|t| Transition {
+                group: normalize_group(&t.group),
+                from: t.from,
+                to: t.to,
+                ts: t.ts as f64,
+                value: t.value,
             })
             .collect();
         transitions.sort_by(|a, b| a.ts.total_cmp(&b.ts));
@@ -282,11 +282,39 @@ fn suggestions(r: &MonitorRef, monitors: &[MonitorView]) -> String {
 pub struct Judged {
     pub expectation: String,
     pub line: usize,
-    pub monitor_id: u64,
-    pub monitor_name: String,
+    #[serde(flatten)]
+    pub subject: Subject,
     pub verdict: Verdict,
-    /// Transitions of the monitor (of the group, when one is named) during the run.
+    /// Transitions of the monitor (of the group, when one is named) during the run, or the
+    /// SLO's figures over the range its budget was read on.
     pub observed: Vec<String>,
+}
+
+/// What an expectation is about, as the JSON report names it (`"kind": "monitor"`, with
+/// `monitor_id` and `monitor_name`, or `"kind": "slo"`, with `slo_id` and `slo_name`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Monitor {
+        monitor_id: u64,
+        monitor_name: String,
+    },
+    Slo {
+        slo_id: String,
+        slo_name: String,
+    },
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Monitor {
+                monitor_id,
+                monitor_name,
+            } => write!(f, "monitor {monitor_name} (id {monitor_id})"),
+            Subject::Slo { slo_id, slo_name } => write!(f, "SLO {slo_name} (id {slo_id})"),
+        }
+    }
 }
 
 /// The transitions worth showing beside a verdict.
@@ -324,16 +352,18 @@ mod tests {
         RunTimes {
             start: 1000.0,
             phase_starts: vec![1000.0, 1030.0, 1060.0],
+            phase_ends: vec![1030.0, 1060.0, 1120.0],
             phase_names: vec!["calm".into(), "errors".into(), "recovery".into()],
             end: Some(1120.0),
         }
     }
 
     fn tr(group: &str, from: &str, to: &str, ts: i64) -> TransitionView {
+        let state = |s: &str| MonitorState::from_name(s).expect("a state");
         TransitionView {
             group: group.into(),
-            from: from.into(),
-            to: to.into(),
+            from: state(from),
+            to: state(to),
             ts,
             value: None,
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::expect::{Judged, Verdict};
+use crate::expect::{Judged, Subject, Verdict};
 
 pub fn render(scenario: &str, judged: &[Judged], took: Duration) -> anyhow::Result<String> {
     let mut suite = TestSuite::new(format!("loadgen {scenario}"));
@@ -47,9 +47,12 @@ pub fn render(scenario: &str, judged: &[Judged], took: Duration) -> anyhow::Resu
 }
 
 fn observed_text(j: &Judged) -> String {
-    let mut s = format!("monitor {} (id {})\n", j.monitor_name, j.monitor_id);
+    let mut s = format!("{}\n", j.subject);
     if j.observed.is_empty() {
-        s.push_str("no transition during the run\n");
+        s.push_str(match j.subject {
+            Subject::Monitor { .. } => "no transition during the run\n",
+            Subject::Slo { .. } => "its budget was not read\n",
+        });
     }
     for o in &j.observed {
         s.push_str(o);
@@ -76,25 +79,48 @@ mod tests {
             Judged {
                 expectation: "\"errors\" is Alert within 45s of the start of phase 'burst'".into(),
                 line: 3,
-                monitor_id: 7,
-                monitor_name: "errors".into(),
+                subject: Subject::Monitor {
+                    monitor_id: 7,
+                    monitor_name: "errors".into(),
+                },
                 verdict: Verdict::Passed { at: Some(1.0) },
                 observed: vec!["OK -> Alert at +12s into 'burst' (group *)".into()],
             },
             Judged {
                 expectation: "\"latency\" is never Alert".into(),
                 line: 9,
-                monitor_id: 8,
-                monitor_name: "latency".into(),
+                subject: Subject::Monitor {
+                    monitor_id: 8,
+                    monitor_name: "latency".into(),
+                },
                 verdict: Verdict::Failed {
                     why: "Alert at +3s into 'burst'".into(),
                 },
                 observed: vec![],
             },
+            Judged {
+                expectation: "SLO \"avail\" has under 0% of its 7d error budget left at the end of phase 'burst' (counted from the run's start)".into(),
+                line: 12,
+                subject: Subject::Slo {
+                    slo_id: "avail".into(),
+                    slo_name: "availability".into(),
+                },
+                verdict: Verdict::Failed {
+                    why: "41.0% of the 7d error budget was left, not under 0%".into(),
+                },
+                observed: vec!["7d error budget left 41.0% (target 98%, SLI 99.18%: 592 good of 597 events) from the run's start (+0s into 'calm') to the end of 'burst'".into()],
+            },
         ];
         let xml = render("t", &judged, Duration::from_secs(5)).unwrap();
-        assert!(xml.contains("tests=\"2\""), "{xml}");
-        assert!(xml.contains("failures=\"1\""), "{xml}");
+        assert!(xml.contains("tests=\"3\""), "{xml}");
+        assert!(xml.contains("failures=\"2\""), "{xml}");
+        assert!(
+            xml.contains(
+                "<failure message=\"41.0% of the 7d error budget was left, not under 0%\""
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("SLO availability (id avail)"), "{xml}");
         assert!(
             xml.contains("<failure message=\"Alert at +3s into &apos;burst&apos;\""),
             "{xml}"

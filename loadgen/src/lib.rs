@@ -37,6 +37,7 @@ macro_rules! oprint {
 }
 
 pub mod agent;
+pub mod budget;
 pub mod chaos;
 pub mod cli;
 pub mod expect;
@@ -112,12 +113,19 @@ pub fn describe(s: &Scenario) -> String {
         }
         out.push('\n');
     }
-    for e in &s.expectations {
-        out.push_str(&format!(
-            "  expect (line {}): {}\n",
-            e.line,
-            s.describe(e, None)
-        ));
+    let mut expects: Vec<(usize, String)> = s
+        .expectations
+        .iter()
+        .map(|e| (e.line, s.describe(e, None)))
+        .chain(
+            s.budgets
+                .iter()
+                .map(|b| (b.line, s.describe_budget(b, None, None))),
+        )
+        .collect();
+    expects.sort();
+    for (line, text) in expects {
+        out.push_str(&format!("  expect (line {line}): {text}\n"));
     }
     out
 }

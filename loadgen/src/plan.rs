@@ -238,14 +238,16 @@ mod tests {
             .unwrap();
         let p = Plan::new(&s, None);
         assert_eq!(p.phases.len(), s.phases.len());
-        assert!((p.phases[1].start - 15.0).abs() < 1e-9);
-        assert!(p.phases[1].burn.is_some());
+        // quick: calm 20 s, database slowdown 40 s, then the CPU spike's burns.
+        assert!((p.phases[1].start - 20.0).abs() < 1e-9);
+        assert!((p.phases[2].start - 60.0).abs() < 1e-9);
+        assert!(p.phases[1].burn.is_none() && p.phases[2].burn.is_some());
         assert!(p.pool >= 20);
-        assert_eq!(p.phase_at(16.0), Some(1));
+        assert_eq!(p.phase_at(21.0), Some(1));
         assert_eq!(p.phase_at(p.end + 1.0), None);
-        let capped = Plan::new(&s, Some(Duration::from_secs(20)));
-        assert!((capped.end - 20.0).abs() < 1e-9);
-        assert_eq!(capped.phase_at(21.0), None);
+        let capped = Plan::new(&s, Some(Duration::from_secs(25)));
+        assert!((capped.end - 25.0).abs() < 1e-9);
+        assert_eq!(capped.phase_at(26.0), None);
         let b = crate::scenario::builtin::find("baseline")
             .unwrap()
             .parse()

@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use tokio::sync::watch;
 
-use crate::agent::AgentApi;
+use crate::agent::{AgentApi, SloHistory};
+use crate::budget::{self, ResolvedSlo};
 use crate::chaos::{self, docker::DockerChaos, postgres::PgChaos, Chaos};
 use crate::cli::RunArgs;
-use crate::expect::{self, Judged, Observation, RunTimes, Verdict};
+use crate::expect::{self, Judged, Observation, RunTimes, Subject, Verdict};
 use crate::plan::Plan;
 use crate::report::{self, RunReport, Totals};
 use crate::scenario::{MonitorState, Scenario, When};
@@ -30,11 +31,13 @@ fn epoch_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The monitors the expectations name, resolved before the run.
+/// The monitors and SLOs the expectations name, resolved before the run.
 struct Checks {
     api: AgentApi,
     ids: Vec<(u64, String)>,
     initial: BTreeMap<u64, BTreeMap<String, MonitorState>>,
+    /// The SLO of each budget expectation, in order.
+    slos: Vec<ResolvedSlo>,
 }
 
 /// Returns whether every expectation passed (true also without --check).
@@ -238,7 +241,27 @@ async fn prepare_checks(agent: &str, s: &Scenario) -> anyhow::Result<Checks> {
         .filter(|m| ids.iter().any(|(id, _)| *id == m.id))
         .map(|m| (m.id, m.group_states()))
         .collect();
-    Ok(Checks { api, ids, initial })
+    let slos = if s.budgets.is_empty() {
+        Vec::new()
+    } else {
+        let list = api.slos().await.with_context(|| {
+            format!(
+                "--check needs agent-lite's SLO API at {agent} for the scenario's SLO expectations"
+            )
+        })?;
+        budget::resolve(&s.budgets, &list).map_err(|e| {
+            anyhow::anyhow!(
+                "scenario '{}' expects SLOs agent-lite does not have:\n{e}",
+                s.name
+            )
+        })?
+    };
+    Ok(Checks {
+        api,
+        ids,
+        initial,
+        slos,
+    })
 }
 
 /// The demo service must answer before any traffic: a wrong --target is said at once, not
@@ -291,6 +314,7 @@ async fn drive(
     let times = RunTimes {
         start: start_epoch,
         phase_starts: plan.phases.iter().map(|p| start_epoch + p.start).collect(),
+        phase_ends: plan.phases.iter().map(|p| start_epoch + p.end).collect(),
         phase_names: phase_names.clone(),
         end: None,
     };
@@ -356,7 +380,9 @@ async fn drive(
 }
 
 /// Waits while an undecided expectation's window is open (the monitors judge data already
-/// sent a little later), then judges every expectation on the monitors' histories.
+/// sent a little later; an SLO's budget is read once its phase's spans are in), then judges
+/// every expectation: monitors on their histories, budgets on the SLOs' histories. The
+/// verdicts come in the file's order.
 async fn judge_all(
     s: &Scenario,
     c: &Checks,
@@ -373,7 +399,14 @@ async fn judge_all(
     } else {
         Vec::new()
     };
+    let skipped_why = |phase: usize| Verdict::Skipped {
+        why: format!(
+            "the Docker actions of phase '{}' were skipped (--skip-docker)",
+            s.phases[phase].name
+        ),
+    };
     let deadline = epoch_now() + MAX_WAIT_AFTER.as_secs_f64();
+    let mut readings: BTreeMap<usize, SloHistory> = BTreeMap::new();
     let mut announced = false;
     loop {
         let now = epoch_now();
@@ -390,7 +423,19 @@ async fn judge_all(
             let initial = c.initial.get(id).cloned().unwrap_or_default();
             observations.insert(*id, Observation::new(initial, &history));
         }
-        let judged: Vec<Judged> = s
+        for (i, (b, slo)) in s.budgets.iter().zip(&c.slos).enumerate() {
+            if readings.contains_key(&i) || now < budget::due(b, times) {
+                continue;
+            }
+            let (from, to) = budget::range(b, times);
+            let h = c
+                .api
+                .slo_history(&slo.id, from.floor() as i64, to.ceil() as i64)
+                .await
+                .with_context(|| format!("reading the history of SLO {}", slo.id))?;
+            readings.insert(i, h);
+        }
+        let mut judged: Vec<Judged> = s
             .expectations
             .iter()
             .zip(&c.ids)
@@ -398,30 +443,49 @@ async fn judge_all(
                 let obs = &observations[id];
                 let verdict = match e.when {
                     When::Within { phase, .. } if skipped_phases.contains(&phase) => {
-                        Verdict::Skipped {
-                            why: format!(
-                                "the Docker actions of phase '{}' were skipped (--skip-docker)",
-                                s.phases[phase].name
-                            ),
-                        }
+                        skipped_why(phase)
                     }
                     _ => expect::judge(e, times, obs, now),
                 };
                 Judged {
                     expectation: expect::label(s, e, name),
                     line: e.line,
-                    monitor_id: *id,
-                    monitor_name: name.clone(),
+                    subject: Subject::Monitor {
+                        monitor_id: *id,
+                        monitor_name: name.clone(),
+                    },
                     verdict,
                     observed: expect::observed(obs, e.group.as_deref(), times),
                 }
             })
             .collect();
-        let pending: Vec<&Judged> = judged
+        for (i, (b, slo)) in s.budgets.iter().zip(&c.slos).enumerate() {
+            let reading = readings.get(&i);
+            let first = b.since.unwrap_or(0);
+            let verdict = match skipped_phases
+                .iter()
+                .find(|p| (first..=b.after).contains(p))
+            {
+                Some(p) => skipped_why(*p),
+                None => budget::judge(s, b, slo, reading, times),
+            };
+            judged.push(Judged {
+                expectation: s.describe_budget(b, Some(&slo.name), Some(&slo.timeframe)),
+                line: b.line,
+                subject: Subject::Slo {
+                    slo_id: slo.id.clone(),
+                    slo_name: slo.name.clone(),
+                },
+                verdict,
+                observed: budget::observed(s, b, slo, reading, times),
+            });
+        }
+        judged.sort_by_key(|j| j.line);
+        let pending = judged
             .iter()
             .filter(|j| j.verdict == Verdict::Pending)
-            .collect();
-        if pending.is_empty() || now >= deadline {
+            .count();
+        if pending == 0 || now >= deadline {
             return Ok(judged);
         }
         if !announced {
@@ -429,12 +493,12 @@ async fn judge_all(
                 .expectations
                 .iter()
                 .map(|e| expect::window(e, times).1)
+                .chain(s.budgets.iter().map(|b| budget::due(b, times)))
                 .filter(|t| t.is_finite())
                 .fold(now, f64::max);
             elog!(
-                "loadgen: waiting up to {:.0}s for {} expectation(s) whose window is still open",
+                "loadgen: waiting up to {:.0}s for {pending} expectation(s) whose window is still open",
                 (until - now).min(MAX_WAIT_AFTER.as_secs_f64()),
-                pending.len()
             );
             announced = true;
         }

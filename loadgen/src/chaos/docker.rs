@@ -67,6 +67,12 @@ impl DockerChaos {
                 engine_address()
             )
         })?;
+        // In compose mode loadgen's own container says which project it belongs to: a second
+        // lab on the same engine (an end-to-end test beside a student's) is left alone.
+        let project = match project {
+            Some(p) => Some(p),
+            None => own_project(&docker).await,
+        };
         let mut me = Self {
             docker,
             project,
@@ -296,6 +302,24 @@ impl DockerChaos {
             .and_then(|p| i32::try_from(p).ok())
             .filter(|p| *p > 0)
     }
+}
+
+/// The compose project of the container loadgen runs in, if it runs in one: the container
+/// whose hostname is ours (Docker names a container's host after its id).
+async fn own_project(docker: &Docker) -> Option<String> {
+    let hostname = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())?;
+    let inspect = docker
+        .inspect_container(&hostname, None::<InspectContainerOptions>)
+        .await
+        .ok()?;
+    let config = inspect.config?;
+    if config.hostname.as_deref() != Some(hostname.as_str()) {
+        return None;
+    }
+    config.labels?.get(PROJECT_LABEL).cloned()
 }
 
 async fn connect() -> anyhow::Result<Docker> {

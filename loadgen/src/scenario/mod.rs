@@ -1,10 +1,12 @@
 //! A scenario: phases of traffic on a timeline, each with its chaos actions, and the
-//! expectations on monitors that make it a test.
+//! expectations on monitors and SLOs that make it a test.
 //!
 //! - `parse`: the TOML file into these types, every error naming the file, line and field;
 //! - `builtin`: the scenarios compiled into the binary (`baseline`, `bootcamp`, `quick`);
+//! - `budget`: expectations on an SLO's error budget left after a phase;
 //! - `duration`: `90s`, `1m30s`, `forever`.
 
+pub mod budget;
 pub mod builtin;
 pub mod duration;
 pub mod parse;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use budget::{BudgetExpectation, SloRef};
 pub use duration::Dur;
 
 /// A scenario ready to run: validated, phases in order.
@@ -35,7 +38,10 @@ pub struct Scenario {
     /// Request timeout.
     pub timeout: Duration,
     pub phases: Vec<Phase>,
+    /// Expectations on monitors' states.
     pub expectations: Vec<Expectation>,
+    /// Expectations on SLOs' error budgets.
+    pub budgets: Vec<BudgetExpectation>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

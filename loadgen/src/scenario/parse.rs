@@ -10,10 +10,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use serde_spanned::Spanned;
 
+use super::budget::TIMEFRAMES;
 use super::duration::{Dur, PhaseLength};
 use super::{
-    AgentOutage, ContainerAction, CpuSpike, DbLock, ErrorBurst, Expectation, LatencyBurst, Load,
-    Mix, MonitorRef, MonitorState, Phase, Scenario, Traffic, When,
+    AgentOutage, BudgetExpectation, ContainerAction, CpuSpike, DbLock, ErrorBurst, Expectation,
+    LatencyBurst, Load, Mix, MonitorRef, MonitorState, Phase, Scenario, SloRef, Traffic, When,
 };
 
 /// A scenario refused: where and why (boxed: errors travel in `Result`s, kept small).
@@ -189,10 +190,16 @@ struct RawPhase {
     db_lock: Option<Spanned<DbLock>>,
 }
 
+/// One `[[expect]]`: on a monitor (`monitor`, `state`, `phase` with `within`, or `never`) or
+/// on an SLO's error budget (`slo`, `after`, `budget_below`/`budget_above`, `since`,
+/// `timeframe`); which keys go together is checked in `build_expect` and `build_budget`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
-    monitor: RawMonitorRef,
+    #[serde(default)]
+    monitor: Option<RawMonitorRef>,
+    #[serde(default)]
+    slo: Option<String>,
     #[serde(default)]
     group: Option<String>,
     #[serde(default)]
@@ -203,6 +210,16 @@ struct RawExpect {
     within: Option<Dur>,
     #[serde(default)]
     never: bool,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    timeframe: Option<String>,
+    #[serde(default)]
+    budget_below: Option<f64>,
+    #[serde(default)]
+    budget_above: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -359,8 +376,28 @@ fn build(ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
         )?);
     }
     let mut expectations = Vec::new();
+    let mut budgets = Vec::new();
     for (i, e) in raw.expectations.into_iter().enumerate() {
-        expectations.push(build_expect(ctx, &phases, i, e)?);
+        let span = e.span();
+        let at = Some(format!("expect[{i}]"));
+        match (&e.get_ref().monitor, &e.get_ref().slo) {
+            (Some(_), None) => expectations.push(build_expect(ctx, &phases, i, e)?),
+            (None, Some(_)) => budgets.push(build_budget(ctx, &phases, i, e)?),
+            (Some(_), Some(_)) => {
+                return Err(ctx.error(
+                    Some(span),
+                    at,
+                    "an [[expect]] is on a `monitor` or on an `slo`, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(ctx.error(
+                    Some(span),
+                    at,
+                    "name a `monitor` (its state within a time of a phase's start) or an `slo` (its error budget left after a phase)",
+                ))
+            }
+        }
     }
     Ok(Scenario {
         name,
@@ -372,6 +409,7 @@ fn build(ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
         timeout: raw.timeout.map_or(Duration::from_secs(30), |t| t.0),
         phases,
         expectations,
+        budgets,
     })
 }
 
@@ -663,16 +701,31 @@ fn build_expect(
     let line = line_col(ctx.text, span.start).0;
     let e = e.into_inner();
     let at = |field: &str| Some(format!("expect[{i}].{field}"));
+    let budget_keys = [
+        ("after", e.after.is_some()),
+        ("since", e.since.is_some()),
+        ("timeframe", e.timeframe.is_some()),
+        ("budget_below", e.budget_below.is_some()),
+        ("budget_above", e.budget_above.is_some()),
+    ];
+    if let Some((key, _)) = budget_keys.iter().find(|(_, given)| *given) {
+        return Err(ctx.error(
+            Some(span),
+            at(key),
+            format!("`{key}` is for an SLO's error budget (`slo = \"...\"`), not a monitor"),
+        ));
+    }
     let monitor = match e.monitor {
-        RawMonitorRef::Id(id) => MonitorRef::Id(id),
-        RawMonitorRef::Name(n) if n.trim().is_empty() => {
+        None => return Err(ctx.error(Some(span), at("monitor"), "name the monitor")),
+        Some(RawMonitorRef::Id(id)) => MonitorRef::Id(id),
+        Some(RawMonitorRef::Name(n)) if n.trim().is_empty() => {
             return Err(ctx.error(
                 Some(span),
                 at("monitor"),
                 "name the monitor (or give its id)",
             ))
         }
-        RawMonitorRef::Name(n) => match n.trim().parse::<u64>() {
+        Some(RawMonitorRef::Name(n)) => match n.trim().parse::<u64>() {
             Ok(id) => MonitorRef::Id(id),
             Err(_) => MonitorRef::Name(n),
         },
@@ -688,14 +741,7 @@ fn build_expect(
                 ))
             }
             (false, Some(phase), Some(within)) => {
-                let Some(idx) = phases.iter().position(|p| p.name == phase.trim()) else {
-                    let known: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
-                    return Err(ctx.error(
-                        Some(span),
-                        at("phase"),
-                        format!("no phase is named {phase:?} (phases: {})", known.join(", ")),
-                    ));
-                };
+                let idx = phase_index(ctx, phases, &phase, span.clone(), at("phase"))?;
                 if within.0.is_zero() {
                     return Err(ctx.error(Some(span), at("within"), "`within` is more than 0s"));
                 }
@@ -725,6 +771,134 @@ fn build_expect(
             .filter(|g| !g.is_empty()),
         state: e.state.map_or(MonitorState::Alert, |s| s.0),
         when,
+        line,
+    })
+}
+
+/// The phase named `name`, or an error listing the phases.
+fn phase_index(
+    ctx: &Ctx,
+    phases: &[Phase],
+    name: &str,
+    span: std::ops::Range<usize>,
+    field: Option<String>,
+) -> Result<usize, ScenarioError> {
+    phases
+        .iter()
+        .position(|p| p.name == name.trim())
+        .ok_or_else(|| {
+            let known: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
+            ctx.error(
+                Some(span),
+                field,
+                format!("no phase is named {name:?} (phases: {})", known.join(", ")),
+            )
+        })
+}
+
+/// An expectation on an SLO's error budget: the SLO, the phase it is read after (one that
+/// ends), bounds that some value can meet, and none of a monitor's keys.
+fn build_budget(
+    ctx: &Ctx,
+    phases: &[Phase],
+    i: usize,
+    e: Spanned<RawExpect>,
+) -> Result<BudgetExpectation, ScenarioError> {
+    let span = e.span();
+    let line = line_col(ctx.text, span.start).0;
+    let e = e.into_inner();
+    let at = |field: &str| Some(format!("expect[{i}].{field}"));
+    let err = |field: &str, message: String| ctx.error(Some(span.clone()), at(field), message);
+    let monitor_keys = [
+        ("group", e.group.is_some()),
+        ("state", e.state.is_some()),
+        ("phase", e.phase.is_some()),
+        ("within", e.within.is_some()),
+        ("never", e.never),
+    ];
+    if let Some((key, _)) = monitor_keys.iter().find(|(_, given)| *given) {
+        return Err(err(
+            key,
+            format!("`{key}` is for a monitor; an SLO's budget is read `after = \"<phase>\"`"),
+        ));
+    }
+    let slo = e.slo.unwrap_or_default().trim().to_owned();
+    if slo.is_empty() {
+        return Err(err("slo", "name the SLO (its id or its name)".into()));
+    }
+    let Some(after_name) = e.after else {
+        return Err(err(
+            "after",
+            "say when: `after = \"<phase>\"`, the phase at whose end the budget is read".into(),
+        ));
+    };
+    let after = phase_index(ctx, phases, &after_name, span.clone(), at("after"))?;
+    if phases[after].duration.is_none() {
+        return Err(err(
+            "after",
+            format!("phase {after_name:?} lasts forever: it has no end to read the budget at"),
+        ));
+    }
+    let since = e
+        .since
+        .map(|name| phase_index(ctx, phases, &name, span.clone(), at("since")))
+        .transpose()?;
+    if since.is_some_and(|s| s > after) {
+        return Err(err(
+            "since",
+            format!(
+                "phase {:?} starts after the end of phase {after_name:?}",
+                phases[since.unwrap_or(0)].name
+            ),
+        ));
+    }
+    if let Some(t) = &e.timeframe {
+        if !TIMEFRAMES.contains(&t.as_str()) {
+            return Err(err(
+                "timeframe",
+                format!("{t:?} is not an SLO timeframe: 7d, 30d or 90d"),
+            ));
+        }
+    }
+    for (key, v) in [
+        ("budget_below", e.budget_below),
+        ("budget_above", e.budget_above),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            return Err(err(
+                key,
+                "a percent of the error budget, a finite number".into(),
+            ));
+        }
+    }
+    match (e.budget_above, e.budget_below) {
+        (None, None) => {
+            return Err(err(
+                "budget_below",
+                "give `budget_below` or `budget_above` (percent of the error budget left; 100 is untouched, below 0 overspent)".into(),
+            ))
+        }
+        (Some(a), _) if a >= 100.0 => {
+            return Err(err(
+                "budget_above",
+                format!("{a} can never be passed: at most 100% of a budget is left"),
+            ))
+        }
+        (Some(a), Some(b)) if a >= b => {
+            return Err(err(
+                "budget_above",
+                format!("no value is over {a} and under {b}"),
+            ))
+        }
+        _ => {}
+    }
+    Ok(BudgetExpectation {
+        slo: SloRef(slo),
+        timeframe: e.timeframe,
+        since,
+        after,
+        below: e.budget_below,
+        above: e.budget_above,
         line,
     })
 }

@@ -271,3 +271,139 @@ fn a_database_lock_parses_with_its_mode_and_is_checked_against_its_phase() {
         "{e}"
     );
 }
+
+#[test]
+fn an_slo_budget_expectation_parses_beside_monitor_ones() {
+    let s = parse(
+        "lab.toml",
+        &format!(
+            r#"{HEAD}
+[[phase]]
+name = "calm"
+duration = "30s"
+[[phase]]
+name = "burst"
+duration = "20s"
+error_burst = {{ share = 0.3 }}
+
+[[expect]]
+monitor = "errors"
+phase = "burst"
+within = "20s"
+
+[[expect]]
+slo = "demo-service-availability"
+after = "burst"
+budget_below = 0
+
+[[expect]]
+slo = "demo-service availability"
+since = "burst"
+after = "burst"
+timeframe = "30d"
+budget_above = -100
+budget_below = 50
+"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.expectations.len(), 1);
+    assert_eq!(s.budgets.len(), 2);
+    let b = &s.budgets[0];
+    assert_eq!(b.slo.0, "demo-service-availability");
+    assert_eq!((b.since, b.after, b.timeframe.as_deref()), (None, 1, None));
+    assert_eq!((b.below, b.above), (Some(0.0), None));
+    assert_eq!(b.line, 18, "the line of its [[expect]]");
+    let b = &s.budgets[1];
+    assert_eq!(
+        (b.since, b.after, b.timeframe.as_deref()),
+        (Some(1), 1, Some("30d"))
+    );
+    assert!(b.holds(0.0) && !b.holds(50.0) && !b.holds(-100.0));
+    assert_eq!(
+        s.describe_budget(b, Some("demo-service availability"), Some("30d")),
+        "SLO \"demo-service availability\" has between -100% and 50% of its 30d error budget left at the end of phase 'burst' (counted from phase 'burst')"
+    );
+    assert_eq!(
+        s.describe_budget(&s.budgets[0], Some("demo-service availability"), Some("7d")),
+        "SLO \"demo-service-availability\" (demo-service availability) has under 0% of its 7d error budget left at the end of phase 'burst' (counted from the run's start)"
+    );
+}
+
+#[test]
+fn slo_budget_expectations_are_refused_with_their_field() {
+    let file = |expect: &str| {
+        format!(
+            "{HEAD}[[phase]]\nname = \"a\"\nduration = \"30s\"\n[[phase]]\nname = \"b\"\nduration = \"forever\"\n\n[[expect]]\n{expect}\n"
+        )
+    };
+    let cases = [
+        (
+            "monitor = \"m\"\nslo = \"s\"\nnever = true",
+            "expect[0]",
+            "not both",
+        ),
+        ("state = \"Alert\"", "expect[0]", "name a `monitor`"),
+        (
+            "slo = \"s\"\nbudget_below = 0",
+            "expect[0].after",
+            "say when: `after",
+        ),
+        (
+            "slo = \"s\"\nafter = \"c\"\nbudget_below = 0",
+            "expect[0].after",
+            "no phase is named \"c\" (phases: a, b)",
+        ),
+        (
+            "slo = \"s\"\nafter = \"b\"\nbudget_below = 0",
+            "expect[0].after",
+            "lasts forever",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"\nsince = \"b\"\nbudget_below = 0",
+            "expect[0].since",
+            "starts after the end of phase \"a\"",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"",
+            "expect[0].budget_below",
+            "give `budget_below` or `budget_above`",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"\nbudget_above = 100",
+            "expect[0].budget_above",
+            "can never be passed",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"\nbudget_above = 50\nbudget_below = 10",
+            "expect[0].budget_above",
+            "no value is over 50 and under 10",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"\ntimeframe = \"1d\"\nbudget_below = 0",
+            "expect[0].timeframe",
+            "7d, 30d or 90d",
+        ),
+        (
+            "slo = \"s\"\nafter = \"a\"\nstate = \"Alert\"\nbudget_below = 0",
+            "expect[0].state",
+            "`state` is for a monitor",
+        ),
+        (
+            "slo = \" \"\nafter = \"a\"\nbudget_below = 0",
+            "expect[0].slo",
+            "name the SLO",
+        ),
+        (
+            "monitor = \"m\"\nphase = \"a\"\nwithin = \"5s\"\nbudget_below = 3",
+            "expect[0].budget_below",
+            "is for an SLO's error budget",
+        ),
+    ];
+    for (expect, field, message) in cases {
+        let e = refused(&file(expect));
+        assert_eq!(e.line, Some(11), "{expect}: {e}");
+        assert_eq!(e.field.as_deref(), Some(field), "{expect}: {e}");
+        assert!(e.message.contains(message), "{expect}: {e}");
+    }
+}
