@@ -7,8 +7,9 @@
 #
 # DD_APP_KEY (or DD_APPLICATION_KEY) needs the slos_write and monitors_write scopes.
 # DD_SITE picks the API (api.$DD_SITE; default datadoghq.com); LAB_DATADOG_API_URL overrides it
-# (agent-lite takes the same calls). The `(quick)` slo alerts use windows shorter than
-# Datadog allows (options.lab_short_windows): they are for the lab and are not sent.
+# (agent-lite takes the same calls). The `(quick)` and lab-window slo alerts use windows
+# shorter than Datadog allows (options.lab_short_windows): they are for the lab and are not
+# sent.
 # The keys stay off the command line and out of the output, as in import-monitors.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +60,7 @@ done
 
 for f in compose/monitors/*.json; do
   grep -q '"slo alert"' "$f" || continue
-  case "$f" in *-quick.json) continue ;; esac
+  grep -q '"lab_short_windows": *true' "$f" && continue
   cp "$f" "$sent"
   for lab_id in "${!ids[@]}"; do
     sed -i "s/(\\\\\"$lab_id\\\\\")/(\\\\\"${ids[$lab_id]}\\\\\")/g" "$sent"
