@@ -110,6 +110,25 @@ pub fn range(b: &BudgetExpectation, times: &RunTimes) -> (f64, f64) {
     (from, times.end.map_or(planned, |end| planned.min(end)))
 }
 
+/// Width of the buckets agent-lite counts trace metrics in.
+pub const BUCKET_SECS: i64 = 10;
+
+/// The range asked of the SLO's history (whole seconds): the whole buckets inside [`range`].
+/// The history counts every bucket that starts in the range, so one that straddles the
+/// phase's end would bring in up to 10 s of the next phase (an error burst's first seconds
+/// in the calm before it). A range too short to hold a whole bucket is rounded outwards.
+pub fn query_range(b: &BudgetExpectation, times: &RunTimes) -> (i64, i64) {
+    let (from, to) = range(b, times);
+    let bucket = BUCKET_SECS as f64;
+    let first = ((from / bucket).ceil() * bucket) as i64;
+    let end = ((to / bucket).floor() * bucket) as i64;
+    if end > first {
+        (first, end)
+    } else {
+        (from.floor() as i64, to.ceil() as i64)
+    }
+}
+
 /// When the budget can be read (epoch seconds).
 pub fn due(b: &BudgetExpectation, times: &RunTimes) -> f64 {
     range(b, times).1 + SETTLE_SECS
@@ -321,6 +340,15 @@ budget_above = 50
         assert_eq!(range(&s.budgets[0], &t), (1000.0, 1060.0));
         assert_eq!(range(&s.budgets[1], &t), (1060.0, 1120.0));
         assert_eq!(due(&s.budgets[0], &t), 1060.0 + SETTLE_SECS);
+        assert_eq!(query_range(&s.budgets[0], &t), (1000, 1060));
+        let mut odd = t.clone();
+        odd.phase_starts = vec![1003.5, 1033.5, 1063.5];
+        odd.phase_ends = vec![1033.5, 1063.5, 1123.5];
+        odd.end = Some(1123.5);
+        // Whole buckets only: [1040, 1060) of 'burst' [1033.5, 1063.5).
+        let mut burst_only = s.budgets[0].clone();
+        burst_only.since = Some(1);
+        assert_eq!(query_range(&burst_only, &odd), (1040, 1060));
         assert_eq!(judge(&s, &s.budgets[0], &r[0], None, &t), Verdict::Pending);
 
         let spent = history(&[("7d", -150.0), ("30d", -400.0)], 450.0, 600.0);

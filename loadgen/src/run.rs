@@ -427,10 +427,10 @@ async fn judge_all(
             if readings.contains_key(&i) || now < budget::due(b, times) {
                 continue;
             }
-            let (from, to) = budget::range(b, times);
+            let (from, to) = budget::query_range(b, times);
             let h = c
                 .api
-                .slo_history(&slo.id, from.floor() as i64, to.ceil() as i64)
+                .slo_history(&slo.id, from, to)
                 .await
                 .with_context(|| format!("reading the history of SLO {}", slo.id))?;
             readings.insert(i, h);
