@@ -1,13 +1,16 @@
 //! The whole lab in Compose, as a student starts it, checked through agent-lite's API as a
 //! Datadog user would check it: images built with no registry (compose/build-offline.sh),
-//! the stack up and healthy, the quick scenario played by loadgen, then traces with env and
-//! version, host and container metrics, logs joined to traces, a monitor that fired and
-//! recovered, a crash seen as a restart, and `down -v` leaving nothing behind.
+//! the stack up and healthy, the quick scenario played by loadgen with `--check` (its
+//! database slowdown, PostgreSQL outage and SLO expectations must all pass), then traces
+//! with env and version, one trace across demo-service, inventory and PostgreSQL, the service
+//! map's edges, demo-service's CPU profiles, host and container metrics, logs joined to
+//! traces, a monitor that fired and recovered, a crash seen as a restart, the import scripts
+//! (monitors, dashboards, SLOs) against agent-lite's copy of Datadog's API, and `down -v`
+//! leaving nothing behind.
 //!
-//! It needs Docker and takes about 4 minutes once the release binaries are built (the build
-//! itself, fat LTO, takes 5 to 10 minutes on 2 cores), so it is #[ignore]d in
-//! `cargo test --workspace` and run by tests/run:
-//!   cargo test -p lab-compose-tests -- --ignored --nocapture
+//! It needs Docker and takes about 9 minutes once the binaries are built, so it is
+//! #[ignore]d in `cargo test --workspace` and run by tests/run:
+//!   cargo test -p lab-compose-tests --profile quick-release -- --ignored --nocapture
 //! Without Docker it fails and says why; it never skips silently.
 
 use std::collections::BTreeSet;
@@ -71,7 +74,7 @@ fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 }
 
 #[test]
-#[ignore = "builds the images and runs the compose stack (~4 min after the release build); tests/run runs it with --ignored"]
+#[ignore = "builds the images and runs the compose stack (~9 min after the build); tests/run runs it with --ignored"]
 fn the_whole_lab_runs_in_compose() {
     let started = Instant::now();
     let root = repo_root();
@@ -111,6 +114,10 @@ fn the_whole_lab_runs_in_compose() {
         ("DD_ENV", "e2e".into()),
         ("DD_VERSION", "1.0-e2e".into()),
         ("LAB_SCENARIO", "quick".into()),
+        // The scenario is a test: exit 1 when an expectation fails.
+        ("LAB_LOADGEN_ARGS", "--check".into()),
+        // Profiles every 15 s rather than every minute, for the profile check below.
+        ("DD_PROFILING_UPLOAD_PERIOD", "15".into()),
         ("COMPOSE", tool.command_line()),
     ]);
 
@@ -338,13 +345,14 @@ fn the_whole_lab_runs_in_compose() {
         samples.push((at, sum, stats));
     };
     if with_loadgen {
-        // The quick scenario: calm, CPU spike, error burst, latency burst, recovery (~220 s).
+        // The quick scenario with --check: calm, database slowdown, CPU spike, error burst,
+        // latency burst, PostgreSQL outage, recovery (~330 s), then its verdicts.
         let loadgen = id_of("loadgen");
         let t_play = Instant::now();
         let mut next_sample = Duration::from_secs(8);
         let exit = wait_for(
             "loadgen's quick scenario to end",
-            6 * MIN,
+            10 * MIN,
             Duration::from_secs(2),
             || {
                 if t_play.elapsed() >= next_sample {
@@ -359,24 +367,52 @@ fn the_whole_lab_runs_in_compose() {
                 })
             },
         );
-        let logs = run(
-            "docker",
-            &["logs", "--tail", "25", &loadgen],
-            &[],
-            &root,
-            MIN,
-            false,
-        )
-        .map(|o| format!("{}{}", o.stdout, o.stderr))
-        .unwrap_or_default();
+        let logs = run("docker", &["logs", &loadgen], &[], &root, MIN, false)
+            .map(|o| format!("{}{}", o.stdout, o.stderr))
+            .unwrap_or_default();
+        let verdicts = expectation_lines(&logs);
         println!(
-            "loadgen quick ended with exit {exit} after {:.0?}; its last lines:\n{logs}",
-            t_play.elapsed()
+            "loadgen quick --check ended with exit {exit} after {:.0?}; its verdicts:\n{}",
+            t_play.elapsed(),
+            verdicts.join("\n")
         );
+        let failed: Vec<&String> = verdicts
+            .iter()
+            .filter(|l| !l.starts_with("PASSED") && !l.starts_with(' '))
+            .collect();
         assert!(
-            exit == 0 || exit == 1,
-            "loadgen could not play the quick scenario (exit {exit}: 2 is a bad command line or scenario)"
+            exit == 0 && failed.is_empty(),
+            "loadgen's quick scenario failed (exit {exit}); what did not pass:\n{}\n--- loadgen's log (end):\n{}",
+            failed.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n"),
+            logs.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
         );
+        // Passed, and not by being left out: each incident's expectations were judged.
+        for (what, needle) in [
+            (
+                "the database slowdown",
+                "of the start of phase 'database slowdown'",
+            ),
+            (
+                "the PostgreSQL outage",
+                "of the start of phase 'dependency outage'",
+            ),
+            (
+                "an SLO burn-rate alert",
+                "SLO burns its budget fast (quick)\" is Alert",
+            ),
+            (
+                "an SLO's error budget",
+                "error budget left at the end of phase",
+            ),
+        ] {
+            assert!(
+                verdicts
+                    .iter()
+                    .any(|l| l.starts_with("PASSED") && l.contains(needle)),
+                "no passed expectation on {what} ({needle:?}) in:\n{}",
+                verdicts.join("\n")
+            );
+        }
     } else {
         // The same shape by hand: calm, an error burst (30% /error), calm for the recovery.
         let client = reqwest::blocking::Client::builder()
@@ -492,6 +528,59 @@ fn the_whole_lab_runs_in_compose() {
         "distributed trace: {} spans across demo-service, inventory and postgres ({})",
         distributed.len(),
         query["resource"]
+    );
+
+    // --- the service map: demo-service -> inventory -> postgres ----------------------------
+    let edges = wait_for(
+        "the service map's edges demo-service -> inventory -> postgres",
+        MIN,
+        Duration::from_secs(3),
+        || {
+            let map = api.get("/api/v0/service_map?env=e2e")?;
+            let edges: Vec<(String, String, u64)> = map["edges"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| {
+                    Some((
+                        e["from"].as_str()?.to_owned(),
+                        e["to"].as_str()?.to_owned(),
+                        e["requests"].as_u64().unwrap_or(0),
+                    ))
+                })
+                .collect();
+            let has =
+                |from: &str, to: &str| edges.iter().any(|(f, t, n)| f == from && t == to && *n > 0);
+            (has("demo-service", "inventory") && has("inventory", "postgres")).then_some(edges)
+        },
+    );
+    println!("service map edges (from, to, requests): {edges:?}");
+
+    // --- demo-service's CPU profiles -------------------------------------------------------
+    let profiles = wait_for(
+        "demo-service's profiles in agent-lite",
+        MIN,
+        Duration::from_secs(3),
+        || {
+            let list = api.get("/api/v0/profiles?service=demo-service&env=e2e")?;
+            let rows = list["profiles"].as_array()?.clone();
+            (!rows.is_empty()).then_some(rows)
+        },
+    );
+    assert!(
+        profiles.iter().all(|p| p["service"] == "demo-service"),
+        "{profiles:?}"
+    );
+    assert!(
+        profiles[0]["types"].as_array().is_some_and(|t| t
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.contains("cpu")))),
+        "a demo-service profile without CPU samples: {}",
+        profiles[0]
+    );
+    println!(
+        "profiles: {} of demo-service, the newest with {}",
+        profiles.len(),
+        profiles[0]["types"]
     );
 
     // --- host metrics -------------------------------------------------------------------
@@ -734,6 +823,113 @@ fn the_whole_lab_runs_in_compose() {
         "import-monitors.sh: {} monitors created through /api/v1/monitor",
         quick.len()
     );
+    let dashboards = json_files(&root.join("compose/dashboards"));
+    let imported = must(
+        root.join("compose/import-dashboards.sh").to_str().unwrap(),
+        &[],
+        &import_env,
+        &root,
+        MIN,
+    );
+    assert!(
+        imported
+            .stdout
+            .contains(&format!("{} created, 0 refused", dashboards.len())),
+        "import-dashboards.sh: {}",
+        imported.tail()
+    );
+    println!(
+        "import-dashboards.sh: {} dashboards created through /api/v1/dashboard",
+        dashboards.len()
+    );
+    // The SLOs, then their alerts that Datadog takes (not those with lab windows), with the
+    // ids agent-lite gave in place of the lab's.
+    let slos_before = api
+        .get("/api/v1/slo")
+        .and_then(|v| v["data"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    let slo_alert_ids = || -> BTreeSet<i64> {
+        api.get("/api/v1/monitor")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| m["type"] == "slo alert")
+            .filter_map(|m| m["id"].as_i64())
+            .collect()
+    };
+    let alerts_before = slo_alert_ids();
+    let lab_slo_ids: Vec<String> = json_files(&root.join("compose/slos"))
+        .iter()
+        .filter_map(|p| {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+            v["id"].as_str().map(str::to_owned)
+        })
+        .collect();
+    let slo_files = json_files(&root.join("compose/slos"));
+    let slo_alerts: Vec<String> = json_files(&root.join("compose/monitors"))
+        .into_iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.contains("\"slo alert\"") && !text.contains("lab_short_windows")
+        })
+        .collect();
+    let imported = must(
+        root.join("compose/import-slos.sh").to_str().unwrap(),
+        &[],
+        &import_env,
+        &root,
+        MIN,
+    );
+    assert!(
+        imported.stdout.contains(&format!(
+            "{} created, 0 refused",
+            slo_files.len() + slo_alerts.len()
+        )),
+        "import-slos.sh: {}",
+        imported.tail()
+    );
+    let slos_after = api
+        .get("/api/v1/slo")
+        .and_then(|v| v["data"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    assert_eq!(
+        slos_after,
+        slos_before + slo_files.len(),
+        "import-slos.sh: agent-lite lists {slos_after} SLOs, {slos_before} before"
+    );
+    // Each imported alert names an SLO agent-lite gave an id to, not the lab's own id.
+    let new_alerts: Vec<i64> = slo_alert_ids()
+        .difference(&alerts_before)
+        .copied()
+        .collect();
+    assert_eq!(
+        new_alerts.len(),
+        slo_alerts.len(),
+        "new slo alerts {new_alerts:?}"
+    );
+    for id in &new_alerts {
+        let m = api
+            .get(&format!("/api/v1/monitor/{id}"))
+            .unwrap_or(Value::Null);
+        let slo = m["agent_lite"]["slo_id"].as_str().unwrap_or("");
+        assert!(
+            !lab_slo_ids.iter().any(|l| l == slo)
+                && api.get(&format!("/api/v1/slo/{slo}")).is_some(),
+            "imported alert {} names SLO {slo:?}, not one import-slos.sh created",
+            m["name"]
+        );
+    }
+    for output in [&imported.stdout, &imported.stderr] {
+        assert!(
+            !output.contains("e2e-not-a-key"),
+            "import-slos.sh printed a key"
+        );
+    }
+    println!(
+        "import-slos.sh: {} SLOs and {} slo alerts created through /api/v1/slo and /api/v1/monitor",
+        slo_files.len(),
+        slo_alerts.len()
+    );
 
     // --- down -v leaves nothing -------------------------------------------------------------
     cleanup.up = false;
@@ -757,4 +953,32 @@ fn the_whole_lab_runs_in_compose() {
     println!("down -v: no container, volume or network of the project left");
     drop(cleanup);
     println!("the whole test took {:.0?}", started.elapsed());
+    assert!(
+        with_loadgen,
+        "loadgen's image did not build: the rest of the lab passed, but the quick scenario and its expectations were not checked"
+    );
+}
+
+/// The `*.json` files of `dir`, sorted.
+fn json_files(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The verdict lines of loadgen's `expectations:` block (each verdict, then its indented
+/// `observed:` lines), up to its closing count.
+fn expectation_lines(logs: &str) -> Vec<String> {
+    logs.lines()
+        .skip_while(|l| l.trim() != "expectations:")
+        .skip(1)
+        .take_while(|l| !l.contains("expectations passed"))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
 }
