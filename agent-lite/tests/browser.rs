@@ -3,8 +3,8 @@
 //! API appears in the trace list, and a click from a log line reaches its trace; a span's
 //! details print no `null`; the Infrastructure and APM views draw the lab's dashboards
 //! (compose/dashboards/) with the markers of their JSON, and no threshold of their own.
-//! Screenshots of every view are kept in `target/tmp/ui-screenshots/`; with
-//! `UPDATE_SCREENSHOTS=1` the README's copies in `docs/screenshots/` are refreshed too.
+//! Screenshots of every view are kept in `target/tmp/ui-screenshots/` (the README's, in
+//! `docs/screenshots/`, are taken during a real scenario by `tests/screenshots.rs`).
 
 mod common;
 #[path = "fixtures/dashboard_fixtures.rs"]
@@ -205,20 +205,6 @@ async fn screenshot(c: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot folder");
     std::fs::write(dir.join(format!("{name}.png")), &png).expect("write the screenshot");
-    // The README shows the main views.
-    let in_readme = [
-        "overview",
-        "infrastructure",
-        "apm",
-        "trace",
-        "logs",
-        "monitor",
-    ];
-    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() && in_readme.contains(&name) {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&docs).expect("docs/screenshots");
-        std::fs::write(docs.join(format!("{name}.png")), &png).expect("write the README copy");
-    }
 }
 
 /// Every view, in the order a student meets them.

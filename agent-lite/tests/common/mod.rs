@@ -1,6 +1,7 @@
 //! agent-lite started as a process on free loopback ports, and ways to read it back.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod docker;
 
 use std::net::UdpSocket;
