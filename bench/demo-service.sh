@@ -9,7 +9,15 @@
 #       query on a throwaway PostgreSQL cluster of Debian's packages, no artificial wait),
 #       traced and with DD_TRACE_ENABLED=false in both services: the tracer's fixed cost
 #       against a realistic request (target: at most 10%), and the RAM (PSS) the three take
-#       under that load with PostgreSQL sized as compose.yaml sizes it.
+#       under that load with PostgreSQL sized as compose.yaml sizes it;
+#   (f), (g) the same request at a fixed rate (DB_RATE req/s, bench/peers/wrk-rate.lua), traced
+#       and untraced, both systems (each with a PostgreSQL cluster of its own) loaded at the
+#       same time, REPEAT runs: the CPU a request costs demo-service, inventory and PostgreSQL,
+#       from the scheduler's count of each thread (target: tracing at most 10% more);
+#   (h), (i) the continuous profiler's cost: `GET /` traced at a fixed rate (RATE req/s), with
+#       DD_PROFILING_ENABLED=false and true (DEMO_PROFILING_HZ=100, an upload every
+#       PROFILE_PERIOD s), both to a real agent-lite, loaded at the same time, REPEAT runs: the
+#       service's CPU a request (target: at most 2% more with the profiler).
 # The receiver is target/release/lab-trace-sink (a Datadog-agent stand-in that counts spans
 # and serves GET /test/counts), a fresh one for each system. Requests served are wrk's count
 # (warm-up included); spans delivered are read from the receiver after the system was stopped
@@ -18,7 +26,9 @@
 #   bench/demo-service.sh              # 10 s a system (DURATION=N to change)
 #   QUICK=1 bench/demo-service.sh      # 3 s a system
 #
-# Other knobs: THREADS (2), CONNS (16), WARMUP seconds (1), SKIP_BUILD=1 (use the binaries
+# Other knobs: THREADS (2), CONNS (16), WARMUP seconds (1), RATE (2000), DB_RATE (400), REPEAT
+# (5; 1 in quick mode), PROFILE_PERIOD (10; 1 in quick mode: more uploads than the default 60
+# s makes, so the figure errs high), SKIP_BUILD=1 (use the binaries
 # already built), FLASK_RECEIVER=sink|test-agent (the Flask peer's receiver; default sink, the
 # same receiver as the demo service; Datadog's test agent keeps up too but, being Python on the
 # same 2 cores, takes ~15% of a core from the peer).
@@ -39,7 +49,13 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
 FLASK_RECEIVER=${FLASK_RECEIVER:-sink}
 case "$FLASK_RECEIVER" in sink | test-agent) ;; *) die "FLASK_RECEIVER is sink or test-agent, not '$FLASK_RECEIVER'" ;; esac
-positive DURATION WARMUP THREADS CONNS
+RATE=${RATE:-2000}
+DB_RATE=${DB_RATE:-400}
+REPEAT=${REPEAT:-$(by_mode 5 1)}
+PROFILE_PERIOD=${PROFILE_PERIOD:-$(by_mode 10 1)}
+# Connections enough to carry the fixed rates (a few requests in flight at once).
+RATE_CONNS=8
+positive DURATION WARMUP THREADS CONNS RATE DB_RATE REPEAT PROFILE_PERIOD
 bench_clean_env
 
 bench_setup
@@ -49,8 +65,11 @@ done
 bench_build
 SERVICE=$(bin demo-service)
 SINK=$(bin lab-trace-sink)
+AGENT=$(bin agent-lite)
 
-bench_begin $((5 * (WARMUP + DURATION + 240)))
+# A fixed-rate part's systems stay up through their warm-ups and REPEAT runs.
+rate_part_s=$((2 * WARMUP + REPEAT * (DURATION + 10) + 120))
+bench_begin $((5 * (WARMUP + DURATION + 240) + 2 * rate_part_s))
 
 # get_json URL EXPR: as `json`, over the JSON at URL.
 get_json() {
@@ -165,6 +184,162 @@ bench_db() {
   pg_stop_all
 }
 
+# rate_pair PREFIX I RATE MODE_A URL_A MODE_B URL_B SPEC...: the systems MODE_A and MODE_B
+# loaded at the same time, each by a wrk of its own at RATE req/s for DURATION s, so that what
+# else the machine does meanwhile (it is shared: builds, other benchmarks) falls on both alike;
+# one after the other, the same system's CPU a request varied by half from one 10 s run to the
+# next. Each SPEC is "MODE.GROUP=PID [PID...]" (or MODE.GROUP=pg:DIR, a PostgreSQL cluster's
+# processes, listed at each reading). Writes $RAW/PREFIX-MODE-I.run.json for both modes:
+# {"requests", "rps", "cpu": {GROUP: seconds}, "threads": {GROUP: {THREAD: seconds}}}.
+rate_pair() {
+  local prefix=$1 i=$2 rate=$3 ma=$4 ua=$5 mb=$6 ub=$7 resolved=() a b m
+  shift 7
+  mapfile -t resolved < <(resolve_specs "$@")
+  cpu_snapshot "$work/$prefix-$i.cpu0" "${resolved[@]}"
+  run_wrk_rate "$prefix-$ma-$i" "$ua" "$DURATION" "$rate" "$RATE_CONNS" "$THREADS" &
+  a=$!
+  run_wrk_rate "$prefix-$mb-$i" "$ub" "$DURATION" "$rate" "$RATE_CONNS" "$THREADS" &
+  b=$!
+  pids+=("$a" "$b")
+  wait "$a" || die "wrk against $prefix-$ma-$i failed"
+  wait "$b" || die "wrk against $prefix-$mb-$i failed"
+  forget "$a"
+  forget "$b"
+  # Again: a cluster's processes may have changed (a new backend).
+  mapfile -t resolved < <(resolve_specs "$@")
+  cpu_snapshot "$work/$prefix-$i.cpu1" "${resolved[@]}"
+  cpu_delta "$work/$prefix-$i.cpu0" "$work/$prefix-$i.cpu1" >"$work/$prefix-$i.cpu.json"
+  for m in "$ma" "$mb"; do
+    local non2xx
+    non2xx=$(json "$RAW/$prefix-$m-$i.json" 'd["errors"]["status"]')
+    [ "${non2xx:-0}" = 0 ] || die "$prefix-$m-$i: $non2xx answers were not 2xx"
+    python3 - "$RAW/$prefix-$m-$i.json" "$work/$prefix-$i.cpu.json" "$m" >"$RAW/$prefix-$m-$i.run.json" <<'PY'
+import json, sys
+wrk, cpu, mode = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3] + "."
+mine = lambda d: {k[len(mode):]: v for k, v in d.items() if k.startswith(mode)}
+print(json.dumps({"requests": wrk["requests"], "rps": wrk["rps"], "cpu": mine(cpu["cpu"]), "threads": mine(cpu["threads"])}))
+PY
+  done
+}
+
+# resolve_specs SPEC...: the specs, one a line, pg:DIR replaced by the cluster's processes.
+resolve_specs() {
+  local spec
+  for spec in "$@"; do
+    case "${spec#*=}" in
+    pg:*) echo "${spec%%=*}=$(pg_pids "${spec#*=pg:}")" ;;
+    *) echo "$spec" ;;
+    esac
+  done
+}
+
+# bench_profiler: (h), (i). Sets prof_received (profiles agent-lite took). No access log on
+# either side (DEMO_LOG_LEVEL=warn): at a fixed rate its writer thread's CPU a request varies by
+# half from run to run (it wakes for a line or for several), which would hide a 2% difference;
+# without it the profiler's share of the rest is larger, so the figure errs high.
+bench_profiler() {
+  local apm api port i mode procs=() urls=() main=()
+  apm=$(free_port) api=$(free_port)
+  spawn profiler-agent $((rate_part_s + 60)) "$AGENT" --bind-host 127.0.0.1 --apm-port "$apm" \
+    --dogstatsd-port "$(free_port)" --api-port "$api" --hostname bench
+  local agent_pid=$spawned
+  wait_http "http://127.0.0.1:$apm/info" "$agent_pid" profiler-agent
+  for mode in off on; do
+    port=$(free_port)
+    spawn "profiler-$mode" "$rate_part_s" env DD_TRACE_ENABLED=true \
+      DD_PROFILING_ENABLED="$([ "$mode" = on ] && echo true || echo false)" DEMO_PROFILING_HZ=100 \
+      DD_PROFILING_UPLOAD_PERIOD="$PROFILE_PERIOD" DD_SERVICE=demo-service DD_ENV=bench \
+      DD_VERSION=1.0 DD_LOGS_INJECTION=true DD_RUNTIME_METRICS_ENABLED=false DEMO_LOG_LEVEL=warn \
+      DD_TRACE_AGENT_URL="http://127.0.0.1:$apm" DD_AGENT_HOST=127.0.0.1 \
+      DD_DOGSTATSD_PORT="$(free_port)" "$SERVICE" --listen "127.0.0.1:$port"
+    procs+=("$spawned") main+=("$spawned_main") urls+=("http://127.0.0.1:$port/")
+    wait_http "http://127.0.0.1:$port/healthz" "$spawned" "profiler-$mode"
+    run_wrk_rate "profiler-$mode.warmup" "http://127.0.0.1:$port/" "$WARMUP" "$RATE" "$RATE_CONNS" "$THREADS"
+  done
+  for i in $(seq "$REPEAT"); do
+    rate_pair profiler "$i" "$RATE" off "${urls[0]}" on "${urls[1]}" \
+      "off.service=${main[0]}" "on.service=${main[1]}"
+  done
+  prof_received=$(curl -fs --max-time 10 "http://127.0.0.1:$api/status" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"].get("profiles.received", 0))') ||
+    die "could not read agent-lite's counters"
+  [ "$prof_received" -gt 0 ] || die "agent-lite took no profile from the service with the profiler on"
+  stop "${procs[0]}"
+  stop "${procs[1]}"
+  keep_log profiler-off
+  keep_log profiler-on
+  stop "$agent_pid"
+  keep_log profiler-agent
+}
+
+# bench_db_rate: (f), (g). Both systems (demo-service and inventory traced to a sink, and the
+# same with DD_TRACE_ENABLED=false), each on a PostgreSQL cluster of its own, loaded at once.
+bench_db_rate() {
+  local mode port iport procs=() urls=() specs=() common enabled i
+  start_sink
+  for mode in traced untraced; do
+    pg_start "db-rate-$mode"
+    enabled=$([ "$mode" = traced ] && echo true || echo false)
+    common=(DD_TRACE_ENABLED="$enabled" DD_ENV=bench DD_VERSION=1.0 DD_LOGS_INJECTION=true
+      DD_RUNTIME_METRICS_ENABLED=false DD_TRACE_AGENT_URL="$sink_url" DD_AGENT_HOST=127.0.0.1
+      DD_DOGSTATSD_PORT="$(free_port)")
+    iport=$(free_port)
+    spawn "db-rate-$mode-inventory" "$rate_part_s" env "${common[@]}" DD_SERVICE=inventory \
+      DATABASE_URL="$pg_url" "$SERVICE" inventory --listen "127.0.0.1:$iport"
+    procs+=("$spawned")
+    specs+=("$mode.inventory=$spawned_main" "$mode.postgres=pg:$pg_dir")
+    wait_http "http://127.0.0.1:$iport/items?ms=0" "$spawned" "db-rate-$mode-inventory"
+    port=$(free_port)
+    spawn "db-rate-$mode" "$rate_part_s" env "${common[@]}" DD_SERVICE=demo-service \
+      INVENTORY_URL="http://127.0.0.1:$iport" "$SERVICE" --listen "127.0.0.1:$port"
+    procs+=("$spawned")
+    specs+=("$mode.demo_service=$spawned_main")
+    urls+=("http://127.0.0.1:$port/slow?ms=0")
+    wait_http "http://127.0.0.1:$port/healthz" "$spawned" "db-rate-$mode"
+    run_wrk_rate "db-rate-$mode.warmup" "${urls[-1]}" "$WARMUP" "$DB_RATE" "$RATE_CONNS" "$THREADS"
+  done
+  # Only the traced system sends spans: the sink's CPU is its.
+  specs+=("traced.receiver=$sink_main")
+  for i in $(seq "$REPEAT"); do
+    rate_pair db-rate "$i" "$DB_RATE" traced "${urls[0]}" untraced "${urls[1]}" "${specs[@]}"
+  done
+  for i in "${procs[@]}"; do stop "$i"; done
+  for mode in traced untraced; do
+    keep_log "db-rate-$mode"
+    keep_log "db-rate-$mode-inventory"
+  done
+  stop "$sink_pid"
+  pg_stop_all
+}
+
+# rate_figures PREFIX MODE...: for each MODE, the runs $RAW/PREFIX-MODE-<i>.run.json as one
+# JSON object: {MODE: {"runs": [...], "requests", "cpu_s": {GROUP: seconds}, "us_per_request":
+# {GROUP: µs}, "us_per_request_by_thread": {GROUP: {THREAD: µs}}}}.
+rate_figures() {
+  python3 - "$RAW" "$1" "$REPEAT" "${@:2}" <<'PY'
+import json, sys
+raw, prefix, repeat, modes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+out = {}
+for mode in modes:
+    runs = [json.load(open(f"{raw}/{prefix}-{mode}-{i}.run.json")) for i in range(1, repeat + 1)]
+    requests = sum(r["requests"] for r in runs)
+    cpu, threads = {}, {}
+    for r in runs:
+        for g, s in r["cpu"].items():
+            cpu[g] = cpu.get(g, 0) + s
+        for g, by_name in r.get("threads", {}).items():
+            for n, s in by_name.items():
+                threads.setdefault(g, {})[n] = threads.get(g, {}).get(n, 0) + s
+    per = lambda s: round(s / requests * 1e6, 3)
+    out[mode] = {"runs": [{k: r[k] for k in ("requests", "rps", "cpu")} for r in runs], "requests": requests,
+                 "cpu_s": {g: round(s, 6) for g, s in cpu.items()},
+                 "us_per_request": {g: per(s) for g, s in cpu.items()},
+                 "us_per_request_by_thread": {g: {n: per(s) for n, s in sorted(t.items(), key=lambda x: -x[1])}
+                                              for g, t in threads.items()}}
+print(json.dumps(out))
+PY
+}
+
 # bench_flask: the seed's app under ddtrace-run, gunicorn -w 2, traced to $FLASK_RECEIVER.
 bench_flask() {
   local name=flask port pid rport receiver_pid receiver_url extra=()
@@ -235,6 +410,27 @@ t = json.load(open('$RAW/db-traced.json'))['rps']; u = json.load(open('$RAW/db-u
 print(round((u - t) / u * 100, 1) if u else 'unknown')")
 say "  tracing costs $db_cost% of the database-backed request's throughput (target: at most 10%)"
 
+say "(f), (g) GET /slow?ms=0 at $DB_RATE req/s, traced and DD_TRACE_ENABLED=false at the same time, $REPEAT run(s) of ${DURATION} s"
+bench_db_rate
+rate_figures db-rate traced untraced >"$work/db-rate.json"
+read -r dr_traced dr_untraced dr_cost dr_services_cost < <(json "$work/db-rate.json" '(
+  lambda t, u: (round(t, 1), round(u, 1), round((t / u - 1) * 100, 1),
+    round(((d["traced"]["us_per_request"]["demo_service"] + d["traced"]["us_per_request"]["inventory"])
+      / (d["untraced"]["us_per_request"]["demo_service"] + d["untraced"]["us_per_request"]["inventory"]) - 1) * 100, 1))
+)(*[sum(d[m]["us_per_request"][g] for g in ("demo_service", "inventory", "postgres")) for m in ("traced", "untraced")])')
+say "  CPU a request (demo-service + inventory + PostgreSQL): $dr_traced µs traced, $dr_untraced µs untraced: tracing costs $dr_cost% more (the two services alone: $dr_services_cost%; target: at most 10%)"
+
+say "(h), (i) GET / traced to agent-lite at $RATE req/s, the profiler off and on (100 Hz, an upload every $PROFILE_PERIOD s) at the same time, $REPEAT run(s) of ${DURATION} s"
+bench_profiler
+rate_figures profiler off on >"$work/profiler.json"
+read -r pr_off pr_on pr_cost < <(json "$work/profiler.json" '(
+  lambda off, on: (round(off, 2), round(on, 2), round((on / off - 1) * 100, 2))
+)(d["off"]["us_per_request"]["service"], d["on"]["us_per_request"]["service"])')
+# Each run's on vs off: the spread says how far one total can be trusted on a shared machine.
+pr_runs=$(json "$work/profiler.json" '", ".join("%+.1f%%" % ((on["cpu"]["service"] / on["requests"]) / (off["cpu"]["service"] / off["requests"]) * 100 - 100)
+  for on, off in zip(d["on"]["runs"], d["off"]["runs"]))')
+say "  the service's CPU a request: $pr_off µs with the profiler off, $pr_on µs on: $pr_cost% on vs off (target: at most +2%; run by run: $pr_runs); agent-lite took $prof_received profiles"
+
 # --- figures ------------------------------------------------------------------------------
 version() { .venv/bin/python -c "import importlib.metadata as m; print(m.version('$1'))"; }
 ddotel=$(awk '/^name = "datadog-opentelemetry"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock 2>/dev/null || true)
@@ -276,7 +472,26 @@ db_backed.untraced.cpu @$RAW/db-untraced.cpu.json
 db_backed.untraced.ram_pss_mib $(python3 -c "print(round($du_ram / 1024, 1))")
 db_backed.tracing_cost_pct $db_cost
 db_backed.target_pct 10
+db_backed.fixed_rate.rate $DB_RATE
+db_backed.fixed_rate.duration_s $DURATION
+db_backed.fixed_rate.repeat $REPEAT
+db_backed.fixed_rate.systems @$work/db-rate.json
+db_backed.fixed_rate.cost_pct $dr_cost
+db_backed.fixed_rate.services_cost_pct $dr_services_cost
+profiler.request GET / traced (to agent-lite, which also takes the profiles)
+profiler.rate $RATE
+profiler.duration_s $DURATION
+profiler.repeat $REPEAT
+profiler.hz 100
+profiler.upload_period_s $PROFILE_PERIOD
+profiler.profiles_received $prof_received
+profiler.systems @$work/profiler.json
+profiler.cost_pct $pr_cost
+profiler.target_pct 2
 notes[] both services log one line per request to a file (JSON with dd.trace_id for demo-service, ddtrace's log injection for Flask); runtime metrics off for both
+notes[] fixed-rate runs ((f) to (i)): \`wrk -t$THREADS -c$RATE_CONNS\` with bench/peers/wrk-rate.lua (a fixed rate, as wrk2 sends), one for each of the two systems compared, loaded at the same time; CPU is each thread's run time as the scheduler counts it (/proc/PID/task/TID/schedstat) around the runs, summed over the runs of a system, over the requests of those runs
+notes[] the profiler's runs ((h), (i)): an upload every $PROFILE_PERIOD s, against the 60 s default, so that each run has some, and no access log on either side (DEMO_LOG_LEVEL=warn: its writer thread's CPU varies too much from run to run at a fixed rate): both make the figure err high
+notes[] binaries of the cargo profile $LAB_PROFILE
 notes[] spans are counted by the receiver after SIGTERM (both tracers flush on shutdown); requests as wrk counted them, warm-up included; demo-service makes one span per \`GET /\`$([ "$receiver" = lab-trace-sink ] && echo "; ddtrace set to v0.4 for lab-trace-sink")
 EOF
 bench_report

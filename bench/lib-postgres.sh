@@ -47,12 +47,19 @@ pg_start() {
   pg_url=postgres://postgres@127.0.0.1:$port/inventory
 }
 
+# pg_pids DIR: the processes of the cluster in DIR, space-separated: the postmaster and its
+# children (backends, checkpointer, WAL writer...).
+pg_pids() {
+  local main
+  main=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) || return 1
+  echo "$main $(ps -o pid= --ppid "$main" | tr '\n' ' ')"
+}
+
 # pg_pss_kib DIR: the proportional set size of the cluster in DIR, all its processes (the
 # postmaster and its children share shared_buffers: PSS counts it once, RSS once a process).
 pg_pss_kib() {
-  local main pids p total=0 v
-  main=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) || return 1
-  pids="$main $(ps -o pid= --ppid "$main" | tr '\n' ' ')"
+  local pids p total=0 v
+  pids=$(pg_pids "$1") || return 1
   for p in $pids; do
     v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
     total=$((total + ${v:-0}))

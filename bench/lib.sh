@@ -21,7 +21,15 @@ QUICK=${QUICK:-0}
 case "$QUICK" in 0 | 1) ;; *) die "QUICK is 0 or 1, not '$QUICK'" ;; esac
 # A full run publishes: bench/results is committed and shown in the README. A quick run (CI)
 # writes under bench/results/quick (gitignored), so it never overwrites published figures.
-if [ "$QUICK" = 1 ]; then RESULTS=bench/results/quick; else RESULTS=bench/results; fi
+# BENCH_RESULTS names another folder (a full-length run that is not to be published, e.g. of
+# another build than release).
+if [ -n "${BENCH_RESULTS:-}" ]; then
+  RESULTS=$BENCH_RESULTS
+elif [ "$QUICK" = 1 ]; then
+  RESULTS=bench/results/quick
+else
+  RESULTS=bench/results
+fi
 DATA=$RESULTS/data # the stages' figures, JSON, read by the report
 RAW=$RESULTS/raw   # tools' outputs and log tails, to look into (gitignored)
 mkdir -p "$DATA" "$RAW"
@@ -245,9 +253,74 @@ run_wrk() {
   bounded $((secs + 30)) "$RAW/$name.wrk.txt" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
     -s bench/peers/wrk-json.lua "$url" ||
     die "wrk against $name failed: $(cat "$RAW/$name.wrk.txt" "$RAW/$name.wrk.txt.err")"
+  wrk_figures "$name"
+}
+
+# run_wrk_rate NAME URL SECONDS RATE CONNS [THREADS]: as run_wrk, at a fixed RATE req/s in all
+# (bench/peers/wrk-rate.lua: wrk2's open model, which wrk alone does not have).
+run_wrk_rate() {
+  local name=$1 url=$2 secs=$3 rate=$4 conns=$5 threads=${6:-2}
+  bounded $((secs + 30)) "$RAW/$name.wrk.txt" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+    -s bench/peers/wrk-rate.lua "$url" -- "$rate" "$threads" ||
+    die "wrk against $name failed: $(cat "$RAW/$name.wrk.txt" "$RAW/$name.wrk.txt.err")"
+  wrk_figures "$name"
+}
+
+# wrk_figures NAME: wrk's JSON line of $RAW/NAME.wrk.txt to $RAW/NAME.json, or die.
+wrk_figures() {
+  local name=$1
   grep '^{' "$RAW/$name.wrk.txt" | tail -n 1 >"$RAW/$name.json"
   [ -s "$RAW/$name.json" ] || die "no figures from wrk against $name (see $RAW/$name.wrk.txt)"
   [ "$(json "$RAW/$name.json" 'd["requests"]')" -gt 0 ] || die "wrk got no answer from $name"
+}
+
+# cpu_snapshot FILE "GROUP=PID [PID...]"...: one line "GROUP TASK NS NAME" for each live
+# thread of each PID: NS the CPU time it has run (user + system, in nanoseconds: the
+# scheduler's own count in /proc/PID/task/TID/schedstat, where /proc/PID/stat counts 10 ms
+# ticks, too coarse for a few seconds at a fixed rate), NAME the thread's. cpu_delta turns two
+# snapshots into seconds.
+cpu_snapshot() {
+  local out=$1 spec group pid t ns name
+  shift
+  : >"$out"
+  for spec in "$@"; do
+    group=${spec%%=*}
+    for pid in ${spec#*=}; do
+      for t in /proc/"$pid"/task/*; do
+        # A thread may end between the glob and the reads.
+        { read -r ns _ <"$t/schedstat" && read -r name <"$t/comm"; } 2>/dev/null || continue
+        echo "$group ${t#/proc/} $ns $name" >>"$out"
+      done
+    done
+  done
+}
+
+# cpu_delta BEFORE AFTER: what each group of processes ran between two snapshots, as JSON:
+# {"cpu": {GROUP: seconds}, "threads": {GROUP: {THREAD NAME: seconds}}} (names with their
+# numbers as N: the workers of a pool together). Each thread alive at the end counts from its
+# first sight (0 when it started in between); a thread that ended in between is not counted
+# (the processes measured keep their threads: server workers, tracer, profiler and log
+# threads, database backends of a pool).
+cpu_delta() {
+  python3 - "$1" "$2" <<'PY'
+import json, re, sys
+def read(path):
+    out = {}
+    for line in open(path):
+        group, task, ns, name = (line.rstrip("\n").split(" ", 3) + [""])[:4]
+        out[(group, task)] = (int(ns), re.sub(r"[0-9]+", "N", name))
+    return out
+before, after = read(sys.argv[1]), read(sys.argv[2])
+groups, threads = {}, {}
+for (group, task), (ns, name) in after.items():
+    ran = ns - before.get((group, task), (0, name))[0]
+    groups[group] = groups.get(group, 0) + ran
+    by_name = threads.setdefault(group, {})
+    by_name[name] = by_name.get(name, 0) + ran
+s = lambda ns: round(ns / 1e9, 6)
+print(json.dumps({"cpu": {g: s(ns) for g, ns in sorted(groups.items())},
+                  "threads": {g: {n: s(ns) for n, ns in sorted(t.items(), key=lambda x: -x[1])} for g, t in sorted(threads.items())}}))
+PY
 }
 
 # emit FILE: writes the figures of the stage as JSON, for the report. Stdin holds one

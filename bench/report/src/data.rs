@@ -89,6 +89,12 @@ pub struct DemoService {
     #[serde(flatten)]
     pub meta: Meta,
     pub systems: DemoSystems,
+    /// `GET /slow?ms=0` through inventory and PostgreSQL (runs (d) to (g)), when measured.
+    #[serde(default)]
+    pub db_backed: Option<DbBacked>,
+    /// The continuous profiler's cost (runs (h), (i)), when measured.
+    #[serde(default)]
+    pub profiler: Option<Profiler>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +146,112 @@ impl ServiceCpu {
             self.us_per_request(self.service_s - self.request_threads_s),
         )
     }
+}
+
+/// The database-backed request, traced and untraced: at saturation, and at a fixed rate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DbBacked {
+    pub request: String,
+    pub traced: DbSaturated,
+    pub untraced: DbSaturated,
+    #[serde(default)]
+    pub fixed_rate: Option<FixedRate>,
+}
+
+/// A saturation run of the three (demo-service, inventory, PostgreSQL).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DbSaturated {
+    pub wrk: WrkRun,
+    pub answered: u64,
+    /// PSS of the three at the end of the run.
+    pub ram_pss_mib: f64,
+}
+
+/// Groups of processes in a fixed-rate run's CPU figures (bench/demo-service.sh `rate_run`).
+pub const DEMO: &str = "demo_service";
+pub const INVENTORY: &str = "inventory";
+pub const POSTGRES: &str = "postgres";
+pub const SERVICE: &str = "service";
+
+/// Fixed-rate runs of two systems, loaded at the same time.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FixedRate {
+    /// Requests a second asked.
+    pub rate: f64,
+    pub duration_s: f64,
+    pub repeat: u32,
+    /// `traced` and `untraced`.
+    pub systems: BTreeMap<String, RateSystem>,
+}
+
+/// One system's fixed-rate runs: the CPU of each group of processes, over the requests.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateSystem {
+    pub runs: Vec<RateRun>,
+    pub requests: u64,
+    /// Microseconds of CPU a request, by group of processes (`demo_service`, `inventory`,
+    /// `postgres`, `receiver`; `service` for the profiler's runs).
+    pub us_per_request: BTreeMap<String, f64>,
+    /// The same by thread name within each group: where the CPU goes.
+    #[serde(default)]
+    pub us_per_request_by_thread: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl RateSystem {
+    /// The CPU a request of the groups named, summed; None when one is missing.
+    pub fn us(&self, groups: &[&str]) -> Option<f64> {
+        groups
+            .iter()
+            .map(|g| self.us_per_request.get(*g).copied())
+            .sum()
+    }
+}
+
+/// One run of a fixed-rate system: the rate it got, its requests and the CPU seconds of each
+/// group of processes over the run (also in the system's totals).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateRun {
+    pub rps: f64,
+    #[serde(default)]
+    pub requests: u64,
+    #[serde(default)]
+    pub cpu: BTreeMap<String, f64>,
+}
+
+impl RateRun {
+    /// The CPU a request of the groups named, µs; None when one is missing or no request.
+    pub fn us(&self, groups: &[&str]) -> Option<f64> {
+        if self.requests == 0 {
+            return None;
+        }
+        let s: Option<f64> = groups.iter().map(|g| self.cpu.get(*g).copied()).sum();
+        s.map(|s| s / self.requests as f64 * 1e6)
+    }
+}
+
+/// How much more CPU a request `a` took than `b` in each of their runs (paired: run i of both
+/// was loaded at the same time), as fractions (0.015 is 1.5% more), in run order. Runs
+/// without the figures are left out.
+pub fn paired_more(a: &RateSystem, b: &RateSystem, groups: &[&str]) -> Vec<f64> {
+    a.runs
+        .iter()
+        .zip(&b.runs)
+        .filter_map(|(ra, rb)| Some(ra.us(groups)? / rb.us(groups)? - 1.0))
+        .collect()
+}
+
+/// demo-service with its profiler off and on, at a fixed rate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Profiler {
+    pub request: String,
+    pub rate: f64,
+    pub duration_s: f64,
+    pub repeat: u32,
+    pub hz: u32,
+    pub upload_period_s: f64,
+    pub profiles_received: u64,
+    /// `off` and `on`.
+    pub systems: BTreeMap<String, RateSystem>,
 }
 
 // --- agent-lite -----------------------------------------------------------------------------
@@ -285,6 +397,9 @@ pub struct Stack {
     pub images: BTreeMap<String, Image>,
     #[serde(default)]
     pub base_image_bytes: Option<serde_json::Value>,
+    /// Debian's PostgreSQL image (not the lab's code: outside the image-size target).
+    #[serde(default)]
+    pub postgres_image_bytes: Option<u64>,
     #[serde(default)]
     pub compose: Option<String>,
 }

@@ -1,10 +1,15 @@
 //! The summary's rows: each figure, its peer and the ratio, the target and whether it was met.
 //! The targets are the issues' (2, 3, 4, 6, 7, 9), kept here, in one place.
 
-use crate::data::{AlertPhase, Results, ServiceCpu};
+use crate::data::{
+    paired_more, AlertPhase, DbBacked, Profiler, Results, ServiceCpu, DEMO, INVENTORY, POSTGRES,
+    SERVICE,
+};
 
 pub const DEMO_VS_FLASK: f64 = 30.0;
 pub const TRACING_OVERHEAD_MAX: f64 = 0.10;
+/// Issue 20: the continuous profiler at 100 Hz, at most 2% more CPU a request.
+pub const PROFILER_OVERHEAD_MAX: f64 = 0.02;
 pub const SPANS_PER_CPU_S: f64 = 500_000.0;
 pub const LINES_PER_CPU_S: f64 = 1_000_000.0;
 /// "RSS at most 50 MB": read, as the lab's other memory figures, in MiB.
@@ -225,6 +230,12 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
             ))
             .target("every span", Verdict::of(t.spans_delivered >= t.answered)),
     );
+    if let Some(db) = &d.db_backed {
+        db_rows(db, out);
+    }
+    if let Some(p) = &d.profiler {
+        profiler_row(p, out);
+    }
     out.push(
         Row::new("demo-service", "`GET /` p99 latency, traced")
             .lab(ms(t.wrk.latency_ms.p99))
@@ -233,6 +244,127 @@ fn demo_rows(r: &Results, out: &mut Vec<Row>) {
                 (Some(a), Some(b)) if b > 0.0 => times(a / b),
                 _ => String::new(),
             }),
+    );
+}
+
+/// The database-backed request (issue 19): tracing's cost at saturation and at a fixed rate,
+/// and the RAM of the three processes.
+fn db_rows(db: &DbBacked, out: &mut Vec<Row>) {
+    let (t, u) = (&db.traced, &db.untraced);
+    let overhead = 1.0 - t.wrk.rps / u.wrk.rps;
+    out.push(
+        Row::new(
+            "demo-service",
+            "`GET /slow?ms=0` (via inventory and PostgreSQL): tracing overhead at saturation (req/s)",
+        )
+        .lab(format!(
+            "{:.1}% ({} vs {})",
+            overhead * 100.0,
+            thousands(t.wrk.rps),
+            thousands(u.wrk.rps)
+        ))
+        .peer("itself, DD_TRACE_ENABLED=false in both services")
+        .ratio(times(t.wrk.rps / u.wrk.rps))
+        .target(
+            format!("at most {:.0}%", TRACING_OVERHEAD_MAX * 100.0),
+            Verdict::of(overhead <= TRACING_OVERHEAD_MAX),
+        ),
+    );
+    if let Some(f) = &db.fixed_rate {
+        let whole = [DEMO, INVENTORY, POSTGRES];
+        let services = [DEMO, INVENTORY];
+        let (Some(ts), Some(us)) = (f.systems.get("traced"), f.systems.get("untraced")) else {
+            return;
+        };
+        if let (Some(tw), Some(uw), Some(tsv), Some(usv)) = (
+            ts.us(&whole),
+            us.us(&whole),
+            ts.us(&services),
+            us.us(&services),
+        ) {
+            let more = tw / uw - 1.0;
+            let runs = spread(&paired_more(ts, us, &whole));
+            out.push(
+                Row::new(
+                    "demo-service",
+                    format!(
+                        "`GET /slow?ms=0` CPU a request at {} req/s, µs (demo-service + inventory + PostgreSQL)",
+                        thousands(f.rate)
+                    ),
+                )
+                .lab(format!(
+                    "{tw:.1} traced: {:+.1}%{runs} (the two services alone {tsv:.1} vs {usv:.1}: {:+.1}%)",
+                    more * 100.0,
+                    (tsv / usv - 1.0) * 100.0
+                ))
+                .peer(format!("{uw:.1}, DD_TRACE_ENABLED=false in both services"))
+                .ratio(times(tw / uw))
+                .target(
+                    format!("tracing at most {:.0}% more", TRACING_OVERHEAD_MAX * 100.0),
+                    Verdict::of(more <= TRACING_OVERHEAD_MAX),
+                ),
+            );
+        }
+    }
+    out.push(
+        Row::new(
+            "demo-service",
+            "`GET /slow?ms=0` at saturation: RAM (PSS) of demo-service, inventory and PostgreSQL, MiB",
+        )
+        .lab(format!("{:.1}, traced", t.ram_pss_mib))
+        .peer(format!("{:.1}, untraced", u.ram_pss_mib))
+        .ratio(times(t.ram_pss_mib / u.ram_pss_mib)),
+    );
+}
+
+/// The spread of paired runs' differences, as " (runs +0.8% to +2.1%, median +1.4%)": the
+/// machine is shared, so one total hides how far a run strays. Empty for fewer than 2 runs.
+pub fn spread(more: &[f64]) -> String {
+    if more.len() < 2 {
+        return String::new();
+    }
+    let mut sorted = more.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    format!(
+        " ({n} runs {:+.1}% to {:+.1}%, median {:+.1}%)",
+        sorted[0] * 100.0,
+        sorted[n - 1] * 100.0,
+        median * 100.0
+    )
+}
+
+/// The continuous profiler's cost (issue 20): the service's CPU a request, on vs off.
+fn profiler_row(p: &Profiler, out: &mut Vec<Row>) {
+    let (Some(on_sys), Some(off_sys)) = (p.systems.get("on"), p.systems.get("off")) else {
+        return;
+    };
+    let (Some(on), Some(off)) = (on_sys.us(&[SERVICE]), off_sys.us(&[SERVICE])) else {
+        return;
+    };
+    let more = on / off - 1.0;
+    let runs = spread(&paired_more(on_sys, off_sys, &[SERVICE]));
+    out.push(
+        Row::new(
+            "demo-service",
+            format!(
+                "CPU a request with the profiler on ({} Hz), `GET /` traced at {} req/s, µs",
+                p.hz,
+                thousands(p.rate)
+            ),
+        )
+        .lab(format!("{on:.2}: {:+.2}%{runs}", more * 100.0))
+        .peer(format!("{off:.2}, DD_PROFILING_ENABLED=false"))
+        .ratio(times(on / off))
+        .target(
+            format!("at most {:.0}% more", PROFILER_OVERHEAD_MAX * 100.0),
+            Verdict::of(more <= PROFILER_OVERHEAD_MAX),
+        ),
     );
 }
 
@@ -378,11 +510,13 @@ fn stack_rows(r: &Results, out: &mut Vec<Row>) {
     );
     if let Some(last) = s.samples.last() {
         let peak = s.samples.iter().map(|x| x.total()).fold(0.0, f64::max);
+        let containers: Vec<&str> = last.mib.keys().map(String::as_str).collect();
         out.push(
             Row::new(
                 "stack",
                 format!(
-                    "whole-stack RAM at steady load, MiB (after {}; highest sample)",
+                    "whole-lab RAM at steady load ({}), MiB (after {}; highest sample)",
+                    containers.join(", "),
                     if last.at_s >= 90.0 {
                         format!("{:.0} min", last.at_s / 60.0)
                     } else {
@@ -527,6 +661,8 @@ mod tests {
                     untraced,
                     flask,
                 },
+                db_backed: None,
+                profiler: None,
             }),
             ..Results::default()
         };
@@ -544,6 +680,186 @@ mod tests {
             .find(|r| r.figure.starts_with("trace receiver CPU"))
             .expect("a receiver row");
         assert_eq!(receiver.lab, "2.0");
+    }
+
+    /// demo-service's figures as bench/demo-service.sh writes them, with the fixed-rate runs:
+    /// `/slow?ms=0` traced and untraced (CPU µs a request by process), the profiler off and on.
+    fn demo_with_fixed_rates(traced: [f64; 3], untraced: [f64; 3], on: f64, off: f64) -> Results {
+        let wrk = |rps: f64| format!(r#"{{"rps": {rps}, "latency_ms": {{}}}}"#);
+        let system = |rps: f64| {
+            format!(
+                r#"{{"label": "x", "wrk": {}, "answered": 10, "spans_delivered": 10}}"#,
+                wrk(rps)
+            )
+        };
+        let rate = |us: &str| {
+            format!(
+                r#"{{"runs": [{{"requests": 4000, "rps": 400.0}}], "requests": 4000, "cpu_s": {{}}, "us_per_request": {{{us}}}}}"#
+            )
+        };
+        let db = |[d, i, p]: [f64; 3]| {
+            rate(&format!(
+                r#""demo_service": {d}, "inventory": {i}, "postgres": {p}, "receiver": 1.0"#
+            ))
+        };
+        let text = format!(
+            r#"{{"mode": "full", "measured_at": "2026-12-03 10:00 UTC", "machine": {{"cores": 2, "cpu": "x", "kernel": "y"}},
+                "commit": "abc", "systems": {{"traced": {t}, "untraced": {t}, "flask": {t}}},
+                "db_backed": {{"request": "GET /slow?ms=0", "traced": {{"wrk": {w1}, "answered": 1, "ram_pss_mib": 60.5}},
+                    "untraced": {{"wrk": {w2}, "answered": 1, "ram_pss_mib": 58.0}},
+                    "fixed_rate": {{"rate": 400, "duration_s": 10, "repeat": 3,
+                        "systems": {{"traced": {dt}, "untraced": {du}}}}}}},
+                "profiler": {{"request": "GET /", "rate": 2000, "duration_s": 10, "repeat": 3, "hz": 100,
+                    "upload_period_s": 10, "profiles_received": 9,
+                    "systems": {{"on": {on}, "off": {off}}}}}}}"#,
+            t = system(1000.0),
+            w1 = wrk(2700.0),
+            w2 = wrk(3000.0),
+            dt = db(traced),
+            du = db(untraced),
+            on = rate(&format!(r#""service": {on}, "receiver": 2.0"#)),
+            off = rate(&format!(r#""service": {off}, "receiver": 2.0"#)),
+        );
+        Results {
+            demo: Some(serde_json::from_str(&text).expect("demo-service figures")),
+            ..Results::default()
+        }
+    }
+
+    fn row<'a>(rows: &'a [Row], starts: &str) -> &'a Row {
+        rows.iter()
+            .find(|r| r.figure.starts_with(starts))
+            .unwrap_or_else(|| panic!("a row {starts:?} in {rows:#?}"))
+    }
+
+    #[test]
+    fn the_database_backed_request_is_judged_at_saturation_and_at_a_fixed_rate() {
+        // Traced: 60 + 50 + 100 = 210 µs; untraced 50 + 45 + 100 = 195: 7.7% more, met; the
+        // services alone 110 vs 95: 15.8% more.
+        let rows = rows(&demo_with_fixed_rates(
+            [60.0, 50.0, 100.0],
+            [50.0, 45.0, 100.0],
+            10.0,
+            10.0,
+        ));
+        let fixed = row(&rows, "`GET /slow?ms=0` CPU a request at 400 req/s");
+        assert_eq!(
+            fixed.lab,
+            "210.0 traced: +7.7% (the two services alone 110.0 vs 95.0: +15.8%)"
+        );
+        assert_eq!(fixed.peer, "195.0, DD_TRACE_ENABLED=false in both services");
+        assert_eq!(fixed.verdict, Verdict::Met);
+        let saturated = row(&rows, "`GET /slow?ms=0` (via inventory and PostgreSQL)");
+        assert_eq!(saturated.lab, "10.0% (2,700 vs 3,000)");
+        assert_eq!(saturated.verdict, Verdict::Met);
+        let ram = row(&rows, "`GET /slow?ms=0` at saturation: RAM");
+        assert_eq!(
+            (ram.lab.as_str(), ram.peer.as_str()),
+            ("60.5, traced", "58.0, untraced")
+        );
+
+        let rows = super::rows(&demo_with_fixed_rates(
+            [70.0, 50.0, 100.0],
+            [50.0, 45.0, 100.0],
+            10.0,
+            10.0,
+        ));
+        let fixed = row(&rows, "`GET /slow?ms=0` CPU a request");
+        assert_eq!(fixed.verdict, Verdict::Missed, "{fixed:?}");
+    }
+
+    #[test]
+    fn the_profilers_cost_is_the_cpu_a_request_it_adds() {
+        let rows = rows(&demo_with_fixed_rates([1.0; 3], [1.0; 3], 20.3, 20.0));
+        let p = row(&rows, "CPU a request with the profiler on (100 Hz)");
+        assert_eq!(p.lab, "20.30: +1.50%");
+        assert_eq!(p.peer, "20.00, DD_PROFILING_ENABLED=false");
+        assert_eq!(p.verdict, Verdict::Met);
+        assert!(p.figure.contains("at 2,000 req/s"), "{}", p.figure);
+        let rows = super::rows(&demo_with_fixed_rates([1.0; 3], [1.0; 3], 20.5, 20.0));
+        assert_eq!(
+            row(&rows, "CPU a request with the profiler").verdict,
+            Verdict::Missed
+        );
+    }
+
+    #[test]
+    fn the_profilers_row_gives_the_spread_of_its_paired_runs() {
+        // Three runs of 1,000 requests each side: off 20 ms of CPU each (20 µs a request), on
+        // 20.2, 20.6 and 19.9 ms: +1%, +3%, -0.5%; in all 60.7 vs 60: +1.17%.
+        let system = |ms: [f64; 3]| {
+            let runs: Vec<String> = ms
+                .iter()
+                .map(|m| {
+                    format!(
+                        r#"{{"requests": 1000, "rps": 100.0, "cpu": {{"service": {}}}}}"#,
+                        m / 1000.0
+                    )
+                })
+                .collect();
+            format!(
+                r#"{{"runs": [{}], "requests": 3000, "us_per_request": {{"service": {}}}}}"#,
+                runs.join(", "),
+                ms.iter().sum::<f64>() / 3.0
+            )
+        };
+        let p: Profiler = serde_json::from_str(&format!(
+            r#"{{"request": "GET /", "rate": 100, "duration_s": 10, "repeat": 3, "hz": 100,
+                "upload_period_s": 10, "profiles_received": 3,
+                "systems": {{"on": {}, "off": {}}}}}"#,
+            system([20.2, 20.6, 19.9]),
+            system([20.0; 3])
+        ))
+        .expect("profiler figures");
+        let mut out = Vec::new();
+        profiler_row(&p, &mut out);
+        assert_eq!(
+            out[0].lab,
+            "20.23: +1.17% (3 runs -0.5% to +3.0%, median +1.0%)"
+        );
+        assert_eq!(out[0].verdict, Verdict::Met);
+        assert_eq!(spread(&[0.01]), "", "one run has no spread");
+    }
+
+    #[test]
+    fn figures_written_before_the_fixed_rate_runs_still_read() {
+        let old: DemoService =
+            serde_json::from_str(include_str!("../../results/data/demo-service.json"))
+                .expect("the published demo-service figures");
+        let rows = rows(&Results {
+            demo: Some(DemoService {
+                db_backed: None,
+                profiler: None,
+                ..old
+            }),
+            ..Results::default()
+        });
+        assert!(rows.iter().any(|r| r.figure.starts_with("`GET /` req/s")));
+        assert!(!rows.iter().any(|r| r.figure.contains("profiler")));
+    }
+
+    #[test]
+    fn the_whole_lab_row_names_every_container_sampled() {
+        let stack: crate::data::Stack = serde_json::from_str(
+            r#"{"mode": "quick", "measured_at": "2026-12-03 10:00 UTC", "machine": {"cores": 2, "cpu": "x", "kernel": "y"},
+                "commit": "abc", "up_to_first_trace_s": 9.5, "images": {}, "postgres_image_bytes": 150000000,
+                "samples": [{"at_s": 0, "mib": {"agent-lite": 30, "demo-service": 10, "inventory": 8, "loadgen": 12, "postgres": 40}},
+                            {"at_s": 20, "mib": {"agent-lite": 35, "demo-service": 11, "inventory": 8, "loadgen": 12, "postgres": 41}}]}"#,
+        )
+        .expect("stack figures");
+        let rows = rows(&Results {
+            stack: Some(stack),
+            ..Results::default()
+        });
+        let ram = row(&rows, "whole-lab RAM at steady load");
+        assert!(
+            ram.figure
+                .contains("(agent-lite, demo-service, inventory, loadgen, postgres)"),
+            "{}",
+            ram.figure
+        );
+        assert_eq!(ram.lab, "107.0; 107.0");
+        assert_eq!(ram.verdict, Verdict::Met);
     }
 
     #[test]

@@ -3,7 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::data::{Meta, Percentiles, Results};
+use std::collections::BTreeMap;
+
+use crate::data::{
+    paired_more, DbBacked, Meta, Percentiles, Profiler, RateSystem, Results, DEMO, INVENTORY,
+    POSTGRES, SERVICE,
+};
 use crate::figures::{self, mib, thousands, times, Row};
 
 /// bench/run's stages, in its order.
@@ -178,6 +183,133 @@ fn pct(p: &Percentiles, name: &str) -> String {
         .map_or_else(|| "-".into(), |v| format!("{v:.2}"))
 }
 
+/// `GET /slow?ms=0`: the saturation runs, then the fixed-rate runs' CPU by process.
+fn db_tables(s: &mut String, db: &DbBacked) {
+    let _ = writeln!(
+        s,
+        "\n{} through demo-service, inventory and PostgreSQL, at saturation:\n\n| system | req/s | p50 ms | p99 ms | requests | RAM (PSS) of the three, MiB |\n| --- | ---: | ---: | ---: | ---: | ---: |",
+        db.request
+    );
+    for (what, sys) in [("traced", &db.traced), ("untraced", &db.untraced)] {
+        let p = &sys.wrk.latency_ms;
+        let _ = writeln!(
+            s,
+            "| {what} | {} | {} | {} | {} | {:.1} |",
+            thousands(sys.wrk.rps),
+            pct(p, "p50"),
+            pct(p, "p99"),
+            thousands(sys.answered as f64),
+            sys.ram_pss_mib
+        );
+    }
+    if let Some(f) = &db.fixed_rate {
+        let _ = writeln!(
+            s,
+            "\nAt a fixed {} req/s, {} run(s) of {:.0} s, both systems loaded at the same time:\n",
+            thousands(f.rate),
+            f.repeat,
+            f.duration_s
+        );
+        let whole = [DEMO, INVENTORY, POSTGRES];
+        rate_table(s, &f.systems, &[DEMO, INVENTORY, POSTGRES, "receiver"]);
+        if let (Some(t), Some(u)) = (f.systems.get("traced"), f.systems.get("untraced")) {
+            run_by_run(
+                s,
+                "traced vs untraced (demo-service + inventory + PostgreSQL)",
+                &paired_more(t, u, &whole),
+            );
+        }
+    }
+}
+
+/// The profiler's runs: the service's CPU a request, off and on.
+fn profiler_table(s: &mut String, p: &Profiler) {
+    let _ = writeln!(
+        s,
+        "\nThe continuous profiler ({} Hz, an upload every {:.0} s; agent-lite took {} profiles): {} at a fixed {} req/s, {} run(s) of {:.0} s, both systems loaded at the same time:\n",
+        p.hz,
+        p.upload_period_s,
+        p.profiles_received,
+        p.request,
+        thousands(p.rate),
+        p.repeat,
+        p.duration_s
+    );
+    rate_table(s, &p.systems, &[SERVICE, "receiver"]);
+    if let (Some(on), Some(off)) = (p.systems.get("on"), p.systems.get("off")) {
+        run_by_run(s, "on vs off", &paired_more(on, off, &[SERVICE]));
+    }
+}
+
+/// Each paired run's difference, in run order: how far the runs stray from their total.
+fn run_by_run(s: &mut String, what: &str, more: &[f64]) {
+    if more.is_empty() {
+        return;
+    }
+    let each: Vec<String> = more.iter().map(|m| format!("{:+.1}%", m * 100.0)).collect();
+    let _ = writeln!(
+        s,
+        "- {what}, CPU a request run by run: {}{}",
+        each.join(", "),
+        figures::spread(more)
+    );
+}
+
+/// Fixed-rate systems: requests, req/s of each run, CPU µs a request of each group.
+fn rate_table(s: &mut String, systems: &BTreeMap<String, RateSystem>, groups: &[&str]) {
+    let _ = writeln!(
+        s,
+        "| system | requests | req/s of each run | {} |\n| --- | ---: | --- | {}",
+        groups
+            .iter()
+            .map(|g| format!("{} CPU a request, µs", g.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---: | ".repeat(groups.len())
+    );
+    for (name, sys) in systems {
+        let each: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                sys.us_per_request
+                    .get(*g)
+                    .map_or("-".into(), |v| format!("{v:.2}"))
+            })
+            .collect();
+        let rates: Vec<String> = sys.runs.iter().map(|r| format!("{:.0}", r.rps)).collect();
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} |",
+            thousands(sys.requests as f64),
+            rates.join(", "),
+            each.join(" | ")
+        );
+    }
+    // Where it goes: each process's busiest threads (names as the kernel keeps them, 15
+    // characters, numbers as N).
+    s.push('\n');
+    for (name, sys) in systems {
+        for g in groups {
+            let Some(threads) = sys.us_per_request_by_thread.get(*g) else {
+                continue;
+            };
+            let mut busiest: Vec<(&String, &f64)> = threads.iter().collect();
+            busiest.sort_by(|a, b| b.1.total_cmp(a.1));
+            let top: Vec<String> = busiest
+                .iter()
+                .take(5)
+                .map(|(t, us)| format!("`{t}` {us:.2}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "- {name}, {}: µs a request by thread: {}",
+                g.replace('_', "-"),
+                top.join(", ")
+            );
+        }
+    }
+}
+
 /// The whole summary.md.
 pub fn summary(r: &Results, plots: &[Plot]) -> String {
     let mut s = format!(
@@ -208,6 +340,12 @@ pub fn summary(r: &Results, plots: &[Plot]) -> String {
                 sys.wrk.errors.total(),
                 cpu
             );
+        }
+        if let Some(db) = &d.db_backed {
+            db_tables(&mut s, db);
+        }
+        if let Some(p) = &d.profiler {
+            profiler_table(&mut s, p);
         }
         notes(&mut s, &d.meta);
     }
@@ -367,6 +505,13 @@ pub fn summary(r: &Results, plots: &[Plot]) -> String {
         if let Some(b) = st.base_image_bytes.as_ref().and_then(|b| b.as_f64()) {
             let _ = writeln!(s, "| base (debootstrap, cut down) | {:.1} | |", b / 1e6);
         }
+        if let Some(b) = st.postgres_image_bytes {
+            let _ = writeln!(
+                s,
+                "| lab/postgres (Debian's postgresql-15, not the lab's code) | {:.1} | |",
+                b as f64 / 1e6
+            );
+        }
         let services: Vec<&String> = st
             .samples
             .first()
@@ -464,6 +609,40 @@ mod tests {
     fn a_readme_without_markers_is_an_error() {
         assert!(replace_section("# x\n", "t").is_err());
         assert!(replace_section("<!-- bench:summary -->\n", "t").is_err());
+    }
+
+    #[test]
+    fn the_profilers_runs_are_shown_with_where_their_cpu_goes() {
+        let p: Profiler = serde_json::from_str(
+            r#"{"request": "GET / traced", "rate": 2000, "duration_s": 10, "repeat": 2, "hz": 100,
+                "upload_period_s": 10, "profiles_received": 7, "systems": {
+                "off": {"runs": [{"rps": 1999.5, "requests": 20000, "cpu": {"service": 2.4}},
+                                 {"rps": 2000.1, "requests": 20000, "cpu": {"service": 2.4}}], "requests": 40000,
+                        "us_per_request": {"service": 120.0, "receiver": 5.0},
+                        "us_per_request_by_thread": {"service": {"actix-rt|system:N|arbiter:N": 100.0, "demo-service-lo": 20.0}}},
+                "on": {"runs": [{"rps": 2000.0, "requests": 20000, "cpu": {"service": 2.42}},
+                                {"rps": 1999.9, "requests": 20000, "cpu": {"service": 2.44}}], "requests": 40000,
+                       "us_per_request": {"service": 121.5, "receiver": 5.1},
+                       "us_per_request_by_thread": {"service": {"actix-rt|system:N|arbiter:N": 100.9, "demo-service-pr": 0.6}}}}}"#,
+        )
+        .expect("profiler figures");
+        let mut s = String::new();
+        profiler_table(&mut s, &p);
+        assert!(s.contains("agent-lite took 7 profiles"), "{s}");
+        assert!(
+            s.contains("| on | 40,000 | 2000, 2000 | 121.50 | 5.10 |"),
+            "{s}"
+        );
+        assert!(
+            s.contains("- on, service: µs a request by thread: `actix-rt|system:N|arbiter:N` 100.90, `demo-service-pr` 0.60"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "- on vs off, CPU a request run by run: +0.8%, +1.7% (2 runs +0.8% to +1.7%"
+            ),
+            "{s}"
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
     sampler::start(settings.hz)?;
     let period_ns = 1_000_000_000 / i64::from(settings.hz.max(1));
     let mut profile = export::new_profile(period_ns)?;
+    let mut interned = export::Interned::for_profile(&profile)?;
     std::thread::Builder::new()
         .name("demo-service-profiler".into())
         .spawn(move || {
@@ -74,7 +75,9 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 std::thread::sleep(Duration::from_millis(100));
                 sampler::drain(&mut samples);
                 taken += samples.len();
-                if let Err(e) = export::add(&mut profile, &samples, &mut symbols, period_ns) {
+                if let Err(e) =
+                    export::add(&mut profile, &mut interned, &samples, &mut symbols, period_ns)
+                {
                     tracing::warn!(error = %format!("{e:#}"), "samples lost");
                 }
                 samples.clear();
@@ -83,8 +86,13 @@ pub fn start(settings: Settings) -> anyhow::Result<()> {
                 }
                 let duration = started.elapsed();
                 started = Instant::now();
-                let next = match export::new_profile(period_ns) {
-                    Ok(p) => p,
+                let next = match export::new_profile(period_ns)
+                    .and_then(|p| Ok((export::Interned::for_profile(&p)?, p)))
+                {
+                    Ok((next_interned, p)) => {
+                        interned = next_interned;
+                        p
+                    }
                     Err(e) => {
                         tracing::warn!(error = %format!("{e:#}"), "the profiler stops");
                         sampler::stop();
