@@ -24,6 +24,9 @@ pub enum Command {
     Run(Box<RunConfig>),
     /// Ask a running agent-lite for its status and print it, like `agent status`.
     Status(crate::status::StatusConfig),
+    /// Check an exercise of the bootcamp workbook (docs/bootcamp/) against the running lab:
+    /// exits 0 when it passes, 1 saying what is missing, 2 when the lab does not answer.
+    LabCheck(crate::workbook::LabCheckConfig),
     /// Check monitor definitions (files or folders) as a start would load them; exits 1 if
     /// any is refused. For CI jobs that test alert definitions.
     CheckMonitors {
@@ -120,7 +123,7 @@ impl Cli {
     pub fn config_file(&self) -> Option<&std::path::Path> {
         match &self.command {
             Some(Command::Run(cfg)) => cfg.config.as_deref(),
-            Some(Command::Status(_) | Command::CheckMonitors { .. }) => None,
+            Some(Command::Status(_) | Command::LabCheck(_) | Command::CheckMonitors { .. }) => None,
             None => self.run.config.as_deref(),
         }
     }

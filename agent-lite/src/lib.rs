@@ -34,3 +34,4 @@ pub mod slos;
 pub mod status;
 pub mod store;
 pub mod web;
+pub mod workbook;

@@ -18,7 +18,7 @@ use agent_lite::slos::registry::SharedSlos;
 use agent_lite::status::Everything;
 use agent_lite::store::events::{Event, SharedEvents};
 use agent_lite::store::{SharedStore, Store};
-use agent_lite::{collectors, dashboards, intake, monitors, slos, status, web};
+use agent_lite::{collectors, dashboards, intake, monitors, slos, status, web, workbook};
 
 // jemalloc: agent-lite allocates and frees every span and tag it receives, and glibc's malloc
 // spent a third of the intake's time there and kept freed memory as RSS. Here, not in the
@@ -58,6 +58,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Status(s)) => runtime.block_on(status::command(s)),
+        // Its own exit codes: 1 is a verdict (something missing), 2 a lab it could not ask.
+        Some(Command::LabCheck(c)) => return runtime.block_on(workbook::run(c)),
         Some(Command::CheckMonitors { paths }) => {
             return if monitors::check_paths(&paths) {
                 ExitCode::SUCCESS
