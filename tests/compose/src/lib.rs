@@ -53,6 +53,9 @@ pub fn run(
     echo: bool,
 ) -> Result<Output, String> {
     let mut cmd = Command::new(program);
+    // compose/build-offline.sh runs cargo: without the test's own cargo variables, or it
+    // rebuilds what the plain build made (lab_testkit::without_test_env says why).
+    lab_testkit::without_test_env(&mut cmd);
     cmd.args(args).current_dir(dir).stdin(Stdio::null());
     for (k, v) in envs {
         cmd.env(k, v);

@@ -87,6 +87,33 @@ pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Op
     }
 }
 
+/// Removes from `cmd` the variables `cargo test` sets for the test process itself (`OUT_DIR`,
+/// `CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...), for a `cargo build` the test starts. Build
+/// scripts such as ring's declare `rerun-if-env-changed` on some of them, and cargo compares
+/// those with its own environment: a build started from a test with them set rebuilt ring and
+/// everything above it (rustls, reqwest, goose, every binary), and the next build from a shell
+/// rebuilt it all back, minutes of CI each time.
+pub fn without_test_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    const SET_FOR_TESTS: [&str; 5] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key == "OUT_DIR"
+            || key == "CARGO_TARGET_TMPDIR"
+            || key == "CARGO_RUSTC_CURRENT_DIR"
+            || SET_FOR_TESTS.iter().any(|p| key.starts_with(p))
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// Path of another binary of the workspace, built first (`cargo build -p <name>`) so that a
 /// test of one crate can run a peer from another with the same profile.
 pub fn workspace_bin(name: &str) -> std::path::PathBuf {
@@ -104,6 +131,7 @@ pub fn workspace_bin(name: &str) -> std::path::PathBuf {
         .to_owned();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
+    without_test_env(&mut cmd);
     // The folder is named after the profile, but for the default one.
     let profile = if profile == "debug" { "dev" } else { &profile };
     cmd.args([
