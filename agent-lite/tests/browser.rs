@@ -14,48 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Agent, DemoService};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use futures_util::FutureExt as _;
-use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for};
 use serde_json::json;
 
 const ERROR_RATE: &str = "sum(last_30s):sum:trace.http.server.request.errors{service:demo-service}.as_count() / sum:trace.http.server.request.hits{service:demo-service}.as_count() > 0.05";
-
-fn chromedriver(port: u16) -> ChildProcess {
-    let bin = which("chromedriver").expect("chromedriver is not installed: run tests/setup");
-    let driver = ChildProcess::spawn(&bin, &[&format!("--port={port}")], &[]);
-    wait_for("chromedriver", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
-    driver
-}
-
-fn which(name: &str) -> Option<String> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-            .map(|p| p.display().to_string())
-    })
-}
-
-async fn browser(port: u16) -> Client {
-    let mut caps = serde_json::Map::new();
-    let chromium = which("chromium").expect("chromium is not installed: run tests/setup");
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100"]
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session")
-}
 
 /// Waits until `css` matches an element whose text contains `text`.
 async fn wait_text(c: &Client, css: &str, text: &str) -> String {
@@ -354,11 +318,11 @@ fn every_view_shows_real_data_in_a_real_browser() {
     });
 
     let driver_port = free_port();
-    let _driver = chromedriver(driver_port);
+    let _driver = common::browser::chromedriver(driver_port);
     let ui = agent.api_url("");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let c = browser(driver_port).await;
+        let c = common::browser::chromium(driver_port, (1400, 1100)).await;
         // The session is closed even when a check fails, so that no Chromium outlives the test.
         let checks =
             std::panic::AssertUnwindSafe(views(&c, &ui, &trace_id, &ok_trace_id)).catch_unwind();

@@ -24,9 +24,8 @@ use std::time::{Duration, Instant};
 use common::Agent;
 use dashboard_fixtures::{lab_dashboard, marker_counts as markers, Fixture};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use futures_util::FutureExt as _;
-use lab_testkit::process::ChildProcess;
 use lab_testkit::test_agent::lab_python;
 use lab_testkit::{free_port, wait_for};
 use serde_json::{json, Value};
@@ -36,31 +35,6 @@ const EXAMPLE: &str = include_str!("fixtures/dashboards/datadog-example.json");
 const INFRASTRUCTURE_ID: &str = "4an-id5-138";
 const APM_SERVICE_ID: &str = "3lc-jw4-q0n";
 const DEADLINE: Duration = Duration::from_secs(30);
-
-fn which(name: &str) -> String {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| panic!("{name} is not installed: run tests/setup"))
-}
-
-async fn browser(port: u16) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": which("chromium"),
-               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100"]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session")
-}
 
 async fn page_text(c: &Client) -> String {
     let main = match c.find(Locator::Css("main")).await {
@@ -650,14 +624,11 @@ fn dashboards_render_build_and_refuse_in_a_real_browser() {
     });
 
     let port = free_port();
-    let _driver = ChildProcess::spawn(&which("chromedriver"), &[&format!("--port={port}")], &[]);
-    wait_for("chromedriver", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let _driver = common::browser::chromedriver(port);
     let (ui, bare_ui) = (agent.api_url(""), bare.api_url(""));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (copy, (built, exported)) = rt.block_on(async {
-        let c = browser(port).await;
+        let c = common::browser::chromium(port, (1400, 1100)).await;
         let outcome = std::panic::AssertUnwindSafe(async {
             fixtures(&c, &ui, &examples).await;
             lab_dashboards(&c, &ui, &bare_ui).await;

@@ -20,9 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Agent, DemoService};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use futures_util::FutureExt as _;
-use lab_testkit::process::ChildProcess;
 use lab_testkit::{free_port, wait_for};
 use serde_json::{json, Value};
 
@@ -39,39 +38,6 @@ fn is_spin(name: &str) -> bool {
 /// [`is_spin`] for the page's scripts.
 const IS_SPIN_JS: &str = "const isSpin = (n) => n === 'spin' || n.endsWith('::spin');";
 
-fn which(name: &str) -> String {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| panic!("{name} is not installed: run tests/setup"))
-}
-
-fn chromedriver(port: u16) -> ChildProcess {
-    let driver = ChildProcess::spawn(&which("chromedriver"), &[&format!("--port={port}")], &[]);
-    wait_for("chromedriver", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
-    driver
-}
-
-async fn browser(port: u16) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": which("chromium"),
-               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100"]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session")
-}
-
 /// Runs `checks` in a fresh Chromium on the page at `ui`; the session is closed even when a
 /// check fails, so that no Chromium outlives the test.
 fn in_browser<F, Fut>(checks: F)
@@ -80,10 +46,10 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let driver_port = free_port();
-    let _driver = chromedriver(driver_port);
+    let _driver = common::browser::chromedriver(driver_port);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let c = browser(driver_port).await;
+        let c = common::browser::chromium(driver_port, (1400, 1100)).await;
         let outcome = std::panic::AssertUnwindSafe(checks(c.clone()))
             .catch_unwind()
             .await;

@@ -24,6 +24,32 @@ fn which(name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} is not installed: run tests/setup"))
 }
 
+/// chromedriver on `port`, answering; stopped when dropped.
+pub fn chromedriver(port: u16) -> ChildProcess {
+    let driver = ChildProcess::spawn(&which("chromedriver"), &[&format!("--port={port}")], &[]);
+    wait_for("chromedriver", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    driver
+}
+
+/// A session of Debian's headless Chromium through the chromedriver on `port`, its window
+/// `window` (width, height) pixels.
+pub async fn chromium(port: u16, window: (u32, u32)) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": which("chromium"),
+               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        format!("--window-size={},{}", window.0, window.1)]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session")
+}
+
 /// Runs `checks` in a fresh Chromium whose window is `window` (width, height) pixels; the
 /// session is closed even when a check fails, so that no Chromium outlives the test.
 pub fn in_browser<F, Fut>(window: (u32, u32), checks: F)
@@ -32,24 +58,10 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let port = free_port();
-    let _driver = ChildProcess::spawn(&which("chromedriver"), &[&format!("--port={port}")], &[]);
-    wait_for("chromedriver", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let _driver = chromedriver(port);
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     rt.block_on(async {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": which("chromium"),
-                   "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                            format!("--window-size={},{}", window.0, window.1)]}),
-        );
-        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a Chromium session");
+        let c = chromium(port, window).await;
         let outcome = std::panic::AssertUnwindSafe(checks(Page { c: c.clone() }))
             .catch_unwind()
             .await;
