@@ -95,6 +95,23 @@ impl LabApi {
         &self.base
     }
 
+    /// Sends GET `path` with `query`; no answer at all is the lab that could not be asked.
+    async fn send(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Response, ApiError> {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| ApiError::Unreachable {
+                url: self.base.clone(),
+                reason: reqwest_reason(&e),
+            })
+    }
+
     /// GET `path` with `query`, as JSON; `Ok(None)` for a 404 (what was asked for is not
     /// there), an error for anything else that is not a success.
     pub async fn get_opt(
@@ -102,17 +119,7 @@ impl LabApi {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Option<Value>, ApiError> {
-        let url = format!("{}{path}", self.base);
-        let answer =
-            self.http
-                .get(&url)
-                .query(query)
-                .send()
-                .await
-                .map_err(|e| ApiError::Unreachable {
-                    url: self.base.clone(),
-                    reason: reqwest_reason(&e),
-                })?;
+        let answer = self.send(path, query).await?;
         let status = answer.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
@@ -154,19 +161,15 @@ impl LabApi {
         let from = to - minutes * 60;
         let path = "/api/v1/query";
         let answer = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .query(&[
-                ("from", from.to_string()),
-                ("to", to.to_string()),
-                ("query", query.to_owned()),
-            ])
-            .send()
-            .await
-            .map_err(|e| ApiError::Unreachable {
-                url: self.base.clone(),
-                reason: reqwest_reason(&e),
-            })?;
+            .send(
+                path,
+                &[
+                    ("from", from.to_string()),
+                    ("to", to.to_string()),
+                    ("query", query.to_owned()),
+                ],
+            )
+            .await?;
         let status = answer.status();
         let body: Value = answer.json().await.map_err(|e| ApiError::Body {
             path: path.to_owned(),
