@@ -339,29 +339,10 @@ impl Lab {
     /// of the running 10 s may still be written over).
     fn highest(&self, query: &str, settled: bool) -> Option<f64> {
         let now = now_secs();
-        let v: Value = self
-            .http
-            .get(format!("{}/api/v1/query", self.api))
-            .query(&[
-                ("from", (now - 600).to_string()),
-                ("to", now.to_string()),
-                ("query", query.to_owned()),
-            ])
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("query {query}: {e}"));
-        v["series"]
-            .as_array()
+        lab_testkit::query_points(&self.http, &self.api, query, (now - 600) as f64, now as f64)
             .into_iter()
-            .flatten()
-            .flat_map(|s| s["pointlist"].as_array().cloned().unwrap_or_default())
-            .filter(|p| {
-                !settled
-                    || p[0]
-                        .as_f64()
-                        .is_some_and(|ms| ms / 1000.0 + 20.0 < now as f64)
-            })
-            .filter_map(|p| p[1].as_f64())
+            .filter(|(at, _)| !settled || at + 20.0 < now as f64)
+            .map(|(_, value)| value)
             .reduce(f64::max)
     }
 

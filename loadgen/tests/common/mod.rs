@@ -125,33 +125,7 @@ impl Lab {
     }
 }
 
-/// Points `(seconds since the epoch, value)` of every series of `query` between `from` and
-/// `to`, from agent-lite's query API at `api`.
-pub fn query_points(
-    http: &reqwest::blocking::Client,
-    api: &str,
-    query: &str,
-    from: f64,
-    to: f64,
-) -> Vec<(f64, f64)> {
-    let v: Value = http
-        .get(format!("{api}/api/v1/query"))
-        .query(&[
-            ("from", (from as i64).to_string()),
-            ("to", (to as i64).to_string()),
-            ("query", query.to_owned()),
-        ])
-        .send()
-        .and_then(|r| r.json())
-        .unwrap_or_else(|e| panic!("query {query}: {e}"));
-    v["series"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|s| s["pointlist"].as_array().cloned().unwrap_or_default())
-        .filter_map(|p| Some((p[0].as_f64()? / 1000.0, p[1].as_f64()?)))
-        .collect()
-}
+pub use lab_testkit::query_points;
 
 pub fn now() -> f64 {
     SystemTime::now()

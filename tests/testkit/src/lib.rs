@@ -87,6 +87,34 @@ pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Op
     }
 }
 
+/// Points `(seconds since the epoch, value)` of every series of `query` between `from` and
+/// `to`, from agent-lite's query API at `api`.
+pub fn query_points(
+    http: &reqwest::blocking::Client,
+    api: &str,
+    query: &str,
+    from: f64,
+    to: f64,
+) -> Vec<(f64, f64)> {
+    let v: serde_json::Value = http
+        .get(format!("{api}/api/v1/query"))
+        .query(&[
+            ("from", (from as i64).to_string()),
+            ("to", (to as i64).to_string()),
+            ("query", query.to_owned()),
+        ])
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("query {query}: {e}"));
+    v["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["pointlist"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| Some((p[0].as_f64()? / 1000.0, p[1].as_f64()?)))
+        .collect()
+}
+
 /// Removes from `cmd` the variables `cargo test` sets for the test process itself (`OUT_DIR`,
 /// `CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...), for a `cargo build` the test starts. Build
 /// scripts such as ring's declare `rerun-if-env-changed` on some of them, and cargo compares
