@@ -27,11 +27,10 @@ pub fn span(peer: &Peer<'_>, method: &str, path: &str, url: &str) -> tracing::Sp
     let resource = format!("{method} {path}");
     tracing::info_span!(
         "http.client",
-        otel.name = %resource,
         otel.kind = "client",
         otel.status_code = Empty,
         operation.name = OPERATION,
-        resource.name = %resource,
+        resource.name = resource.as_str(),
         span.type = "http",
         component = "reqwest",
         http.request.method = method,

@@ -159,7 +159,6 @@ impl Database {
         let client = self.pool.get().await.map_err(pool_error)?;
         let span = tracing::info_span!(
             "postgres.query",
-            otel.name = OPERATION,
             otel.kind = "client",
             otel.status_code = Empty,
             operation.name = OPERATION,
@@ -167,11 +166,11 @@ impl Database {
             span.type = "sql",
             component = "tokio-postgres",
             db.system = "postgresql",
-            db.name = %self.name,
-            db.user = %self.user,
+            db.name = self.name.as_str(),
+            db.user = self.user.as_str(),
             db.statement = statement,
             db.row_count = Empty,
-            out.host = %self.host,
+            out.host = self.host.as_str(),
             network.destination.port = i64::from(self.port),
             peer.service = PEER_SERVICE,
             error.type = Empty,

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::TraceContextExt;
+use super::span_ids::SpanIds;
 use serde::ser::{SerializeMap, Serializer as _};
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -114,7 +114,8 @@ where
             fields.trim_backtraces();
         }
         let ids = if self.injection.is_some() {
-            current_trace_ids()
+            let ids = SpanIds::current();
+            (ids.trace_id != 0).then_some((ids.trace_id, ids.span_id))
         } else {
             None
         };
@@ -151,20 +152,6 @@ where
         // A write error here (stdout closed) has nowhere better to go.
         let _ = self.writer.make_writer().write_all(&out);
     }
-}
-
-/// The (low 64-bit trace id, span id) of the span the event happens in, when the tracer is
-/// recording one. Reads the OpenTelemetry context tracing-opentelemetry activates on entry.
-fn current_trace_ids() -> Option<(u64, u64)> {
-    opentelemetry::Context::map_current(|cx| {
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid().then(|| {
-            let trace = u128::from_be_bytes(sc.trace_id().to_bytes());
-            let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
-            (trace as u64, span_id)
-        })
-    })
 }
 
 #[derive(Default)]

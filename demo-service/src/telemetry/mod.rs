@@ -5,6 +5,7 @@ pub mod json_logs;
 pub mod profiler;
 pub mod runtime_metrics;
 pub mod span_accounting;
+pub mod span_ids;
 pub mod tracer_drops;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ use tracing_subscriber::{Layer, Registry};
 use crate::config::ServeConfig;
 use json_logs::{JsonLogLayer, LogTags};
 use span_accounting::CountingLayer;
+use span_ids::SpanIdsLayer;
 use tracer_drops::DropCountingLayer;
 
 /// Keeps the tracer and the log writer alive; [`Telemetry::shutdown`] flushes both.
@@ -101,6 +103,9 @@ impl Telemetry {
                 .with_threads(false)
                 .with_target(false)
                 .with_tracked_inactivity(false)
+                // Making the span's OpenTelemetry context current on every poll is work nothing
+                // here reads: the ids the logs and the profiler need come from span_ids.
+                .with_context_activation(false)
                 .with_filter(filter_fn(becomes_a_span));
             tracer = Some(provider);
             Some(layer)
@@ -111,12 +116,14 @@ impl Telemetry {
         let count = cfg
             .trace_enabled
             .then(|| CountingLayer(spans.clone()).with_filter(filter_fn(becomes_a_span)));
-        // The profiler's span labels read the tracer's span ids: only with both on.
-        let span_labels = (cfg.trace_enabled && cfg.profiling_enabled)
-            .then(|| profiler::span_labels::SpanLabels.with_filter(filter_fn(becomes_a_span)));
+        // The log lines' dd.trace_id and the profiler's span labels read the span the thread
+        // is in from here.
+        let ids = cfg
+            .trace_enabled
+            .then(|| SpanIdsLayer.with_filter(filter_fn(becomes_a_span)));
         Registry::default()
             .with(otel)
-            .with(span_labels)
+            .with(ids)
             .with(count)
             .with(drops)
             .with(logs)

@@ -126,7 +126,8 @@ extern "C" fn on_sigprof(
         len = 1;
     }
     sample.len = len;
-    (sample.span_id, sample.local_root_span_id) = super::span_labels::current();
+    let ids = crate::telemetry::span_ids::SpanIds::current();
+    (sample.span_id, sample.local_root_span_id) = (ids.span_id, ids.local_root_span_id);
     slot.state.store(FULL, Ordering::Release);
     // The interrupted code may be about to read errno.
     if let Some(e) = errno {
