@@ -36,40 +36,52 @@ pub struct DropCountingLayer(pub Tally);
 
 impl<S: Subscriber> Layer<S> for DropCountingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut seen = Diagnostic::default();
-        event.record(&mut seen);
-        if seen.from_span_processor && seen.says_dropped {
+        // The file first: only the span processor's diagnostics have their message read.
+        let mut file = FromSpanProcessor(false);
+        event.record(&mut file);
+        if !file.0 {
+            return;
+        }
+        let mut message = SaysDropped(false);
+        event.record(&mut message);
+        if message.0 {
             self.0.add_one();
         }
     }
 }
 
-/// What a diagnostic's fields say (its `message` and its `file`, in no set order). The tracer
-/// says a few debug diagnostics on every request (the headers it injects, the context it
-/// extracted, written with `{:#?}`): a message is formatted only as far as the words looked
-/// for. Formatting every one whole was a good part of what tracing cost a request at a fixed
-/// rate.
-#[derive(Default)]
-struct Diagnostic {
-    from_span_processor: bool,
-    says_dropped: bool,
+/// Whether a diagnostic's `file` is the span processor's. The tracer says a few debug
+/// diagnostics on every request (the headers it injects, the context it extracted, written
+/// with `{:#?}`), none of them from the span processor: their messages are never formatted.
+struct FromSpanProcessor(bool);
+
+impl Visit for FromSpanProcessor {
+    fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "file" {
+            self.0 = value.ends_with(DROPPED_CHUNK_FILE);
+        }
+    }
 }
 
-impl Visit for Diagnostic {
+/// Whether a diagnostic's `message` says a chunk was dropped; it is formatted only as far as
+/// the words looked for.
+struct SaysDropped(bool);
+
+impl Visit for SaysDropped {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             let mut head = Head::default();
             // An error only says that the head is full: what is written so far is what counts.
             let _ = fmt::write(&mut head, format_args!("{value:?}"));
-            self.says_dropped = head.text().contains(DROPPED_CHUNK);
+            self.0 = head.text().contains(DROPPED_CHUNK);
         }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "file" => self.from_span_processor = value.ends_with(DROPPED_CHUNK_FILE),
-            "message" => self.says_dropped = value.contains(DROPPED_CHUNK),
-            _ => {}
+        if field.name() == "message" {
+            self.0 = value.contains(DROPPED_CHUNK);
         }
     }
 }
@@ -168,6 +180,31 @@ mod tests {
             diagnostic("/src/span_processor.rs", format_args!("trace chunk queued"));
         });
         assert_eq!(dropped.get(), 2);
+    }
+
+    /// The per-request diagnostics (an extracted context written with `{:#?}`...) cost no
+    /// formatting: only the span processor's messages are read.
+    #[test]
+    fn other_diagnostics_are_not_formatted() {
+        struct Counted<'a>(&'a std::cell::Cell<u32>);
+        impl fmt::Debug for Counted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.set(self.0.get() + 1);
+                f.write_str("SpanContext { .. }")
+            }
+        }
+        let formatted = std::cell::Cell::new(0);
+        let dropped = Tally::default();
+        let subscriber = tracing_subscriber::registry().with(DropCountingLayer(dropped.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let context = Counted(&formatted);
+            diagnostic(
+                "/src/propagation/mod.rs",
+                format_args!("Propagator (datadog): extracted {context:#?}"),
+            );
+        });
+        assert_eq!(formatted.get(), 0);
+        assert_eq!(dropped.get(), 0);
     }
 
     #[test]
