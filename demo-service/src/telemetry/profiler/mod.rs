@@ -1,7 +1,7 @@
 //! The service's continuous CPU profiler (`DD_PROFILING_ENABLED=true`): about 100 samples a
-//! CPU-second (`sampler`), each labelled with the span it ran under (`telemetry::span_ids`), made into
-//! a pprof and sent to the Agent every `DD_PROFILING_UPLOAD_PERIOD` seconds (`export`), in the
-//! upload Datadog's profilers send.
+//! CPU-second (`sampler`), each labelled with the span it ran under (`telemetry::span_ids`),
+//! made into a pprof and sent to the Agent every `DD_PROFILING_UPLOAD_PERIOD` seconds
+//! (`export`), in the upload Datadog's profilers send.
 
 mod export;
 pub mod sampler;
