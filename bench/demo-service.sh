@@ -14,6 +14,10 @@
 #       and untraced, both systems (each with a PostgreSQL cluster of its own) loaded at the
 #       same time, REPEAT runs: the CPU a request costs demo-service, inventory and PostgreSQL,
 #       from the scheduler's count of each thread (target: tracing at most 10% more);
+#   (j) Datadog's tracer alone at DB_RATE req/s: the same request's four spans made straight
+#       through the OpenTelemetry API, the context injected and extracted, every trace exported
+#       to a sink, in one process (demo-service/benches/tracer_floor.rs): the least tracing can
+#       cost that request whatever the services do, set beside the untraced request's CPU;
 #   (h), (i) the continuous profiler's cost: `GET /` traced at a fixed rate (RATE req/s), with
 #       DD_PROFILING_ENABLED=false and true (DEMO_PROFILING_HZ=100, an upload every
 #       PROFILE_PERIOD s), both to a real agent-lite, loaded at the same time, REPEAT runs: the
@@ -312,6 +316,17 @@ bench_db_rate() {
   pg_stop_all
 }
 
+# bench_tracer_floor: (j), to $work/tracer-floor.json. DB_RATE * DURATION requests for each of
+# its figures (no span, bare spans, spans with the lab's attributes).
+bench_tracer_floor() {
+  start_sink
+  timeout 900 cargo bench --profile "$LAB_PROFILE" --locked -p demo-service --bench tracer_floor -- \
+    --agent-url "$sink_url" --rate "$DB_RATE" --requests $((DB_RATE * DURATION)) \
+    >"$work/tracer-floor.json" 2>"$work/tracer-floor.log" ||
+    die "the tracer floor bench failed (its log tail: $(tail -n 5 "$work/tracer-floor.log"))"
+  stop "$sink_pid"
+}
+
 # rate_figures PREFIX MODE...: for each MODE, the runs $RAW/PREFIX-MODE-<i>.run.json as one
 # JSON object: {MODE: {"runs": [...], "requests", "cpu_s": {GROUP: seconds}, "us_per_request":
 # {GROUP: µs}, "us_per_request_by_thread": {GROUP: {THREAD: µs}}}}.
@@ -420,6 +435,15 @@ read -r dr_traced dr_untraced dr_cost dr_services_cost < <(json "$work/db-rate.j
 )(*[sum(d[m]["us_per_request"][g] for g in ("demo_service", "inventory", "postgres")) for m in ("traced", "untraced")])')
 say "  CPU a request (demo-service + inventory + PostgreSQL): $dr_traced µs traced, $dr_untraced µs untraced: tracing costs $dr_cost% more (the two services alone: $dr_services_cost%; target: at most 10%)"
 
+say "(j) Datadog's tracer alone, at $DB_RATE req/s: GET /slow?ms=0's four spans, the context injected and extracted, the traces exported (one process, no tracing layer)"
+bench_tracer_floor
+read -r tf_attributes tf_bare tf_pct < <(python3 -c "
+import json
+f = json.load(open('$work/tracer-floor.json')); d = json.load(open('$work/db-rate.json'))
+u = sum(d['untraced']['us_per_request'][g] for g in ('demo_service', 'inventory', 'postgres'))
+print(f['attributes_us'], f['bare_us'], round(f['attributes_us'] / u * 100, 1))")
+say "  the tracer alone costs $tf_attributes µs a request with the lab's attributes ($tf_bare µs bare): $tf_pct% of the untraced request's CPU"
+
 say "(h), (i) GET / traced to agent-lite at $RATE req/s, the profiler off and on (100 Hz, an upload every $PROFILE_PERIOD s) at the same time, $REPEAT run(s) of ${DURATION} s"
 bench_profiler
 rate_figures profiler off on >"$work/profiler.json"
@@ -478,6 +502,7 @@ db_backed.fixed_rate.repeat $REPEAT
 db_backed.fixed_rate.systems @$work/db-rate.json
 db_backed.fixed_rate.cost_pct $dr_cost
 db_backed.fixed_rate.services_cost_pct $dr_services_cost
+db_backed.tracer_floor @$work/tracer-floor.json
 profiler.request GET / traced (to agent-lite, which also takes the profiles)
 profiler.rate $RATE
 profiler.duration_s $DURATION
@@ -491,6 +516,7 @@ profiler.target_pct 2
 notes[] both services log one line per request to a file (JSON with dd.trace_id for demo-service, ddtrace's log injection for Flask); runtime metrics off for both
 notes[] fixed-rate runs ((f) to (i)): \`wrk -t$THREADS -c$RATE_CONNS\` with bench/peers/wrk-rate.lua (a fixed rate, as wrk2 sends), one for each of the two systems compared, loaded at the same time; CPU is each thread's run time as the scheduler counts it (/proc/PID/task/TID/schedstat) around the runs, summed over the runs of a system, over the requests of those runs
 notes[] the profiler's runs ((h), (i)): an upload every $PROFILE_PERIOD s, against the 60 s default, so that each run has some, and no access log on either side (DEMO_LOG_LEVEL=warn: its writer thread's CPU varies too much from run to run at a fixed rate): both make the figure err high
+notes[] the tracer alone ((j), demo-service/benches/tracer_floor.rs): one process makes both services' spans at $DB_RATE req/s, as the OpenTelemetry API calls Datadog's tracer with no tracing layer; its CPU a request, until the last trace reached a sink, less the same paced loop's without spans: a lower bound of what tracing costs the request
 notes[] binaries of the cargo profile $LAB_PROFILE
 notes[] spans are counted by the receiver after SIGTERM (both tracers flush on shutdown); requests as wrk counted them, warm-up included; demo-service makes one span per \`GET /\`$([ "$receiver" = lab-trace-sink ] && echo "; ddtrace set to v0.4 for lab-trace-sink")
 EOF

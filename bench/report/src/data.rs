@@ -156,6 +156,22 @@ pub struct DbBacked {
     pub untraced: DbSaturated,
     #[serde(default)]
     pub fixed_rate: Option<FixedRate>,
+    /// Datadog's tracer alone on the same request (run (j)), when measured.
+    #[serde(default)]
+    pub tracer_floor: Option<TracerFloor>,
+}
+
+/// demo-service/benches/tracer_floor.rs: the request's four spans through the OpenTelemetry API
+/// straight to Datadog's tracer, in one process at a fixed rate; µs of CPU a request, less the
+/// paced loop's own.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TracerFloor {
+    pub rate: f64,
+    pub requests: u64,
+    /// Spans with a name and a kind only.
+    pub bare_us: f64,
+    /// Spans with the lab's attributes.
+    pub attributes_us: f64,
 }
 
 /// A saturation run of the three (demo-service, inventory, PostgreSQL).

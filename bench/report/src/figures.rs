@@ -2,8 +2,8 @@
 //! The targets are the issues' (2, 3, 4, 6, 7, 9), kept here, in one place.
 
 use crate::data::{
-    paired_more, AlertPhase, DbBacked, Profiler, Results, ServiceCpu, DEMO, INVENTORY, POSTGRES,
-    SERVICE,
+    paired_more, AlertPhase, DbBacked, Profiler, Results, ServiceCpu, TracerFloor, DEMO, INVENTORY,
+    POSTGRES, SERVICE,
 };
 
 pub const DEMO_VS_FLASK: f64 = 30.0;
@@ -304,6 +304,9 @@ fn db_rows(db: &DbBacked, out: &mut Vec<Row>) {
                     Verdict::of(more <= TRACING_OVERHEAD_MAX),
                 ),
             );
+            if let Some(floor) = &db.tracer_floor {
+                out.push(tracer_floor_row(floor, uw));
+            }
         }
     }
     out.push(
@@ -315,6 +318,42 @@ fn db_rows(db: &DbBacked, out: &mut Vec<Row>) {
         .peer(format!("{:.1}, untraced", u.ram_pss_mib))
         .ratio(times(t.ram_pss_mib / u.ram_pss_mib)),
     );
+}
+
+/// Datadog's tracer alone on the request, beside the untraced request's CPU (`untraced_us`): how
+/// much of the 10% the tracer leaves to everything around it.
+fn tracer_floor_row(floor: &TracerFloor, untraced_us: f64) -> Row {
+    let share = floor.attributes_us / untraced_us;
+    Row::new(
+        "demo-service",
+        format!(
+            "`GET /slow?ms=0` at {} req/s: Datadog's tracer alone (the four spans through the OpenTelemetry API, inject, extract, export; one process), µs a request",
+            thousands(floor.rate)
+        ),
+    )
+    .lab(format!(
+        "{:.1} with the lab's attributes ({:.1} bare): {:.1}% of the untraced request",
+        floor.attributes_us,
+        floor.bare_us,
+        share * 100.0
+    ))
+    .peer(format!("{untraced_us:.1}, the request untraced"))
+    .ratio(times(floor.attributes_us / untraced_us))
+    .target(tracer_floor_note(floor.attributes_us, untraced_us), Verdict::Info)
+}
+
+/// What the tracer alone leaves of the tracing target's budget.
+fn tracer_floor_note(tracer_us: f64, untraced_us: f64) -> String {
+    let budget = untraced_us * TRACING_OVERHEAD_MAX;
+    let target = format!("{:.0}% target", TRACING_OVERHEAD_MAX * 100.0);
+    if tracer_us >= budget {
+        format!("a lower bound, already past the {target} ({budget:.1} µs)")
+    } else {
+        format!(
+            "a lower bound: the {target} ({budget:.1} µs) leaves {:.1} µs to the tracing layers and the services",
+            budget - tracer_us
+        )
+    }
 }
 
 /// The spread of paired runs' differences, as " (runs +0.8% to +2.1%, median +1.4%)": the
@@ -766,6 +805,49 @@ mod tests {
         ));
         let fixed = row(&rows, "`GET /slow?ms=0` CPU a request");
         assert_eq!(fixed.verdict, Verdict::Missed, "{fixed:?}");
+    }
+
+    /// The tracer alone is set beside the untraced request: its share, and what the target
+    /// leaves to everything else.
+    #[test]
+    fn the_tracers_own_cost_is_shown_beside_the_untraced_request() {
+        let mut results = demo_with_fixed_rates([60.0, 50.0, 100.0], [50.0, 45.0, 100.0], 1.0, 1.0);
+        let no_floor = rows(&results);
+        assert!(
+            !no_floor.iter().any(|r| r.figure.contains("tracer alone")),
+            "no row without the figure"
+        );
+        let db = results
+            .demo
+            .as_mut()
+            .and_then(|d| d.db_backed.as_mut())
+            .expect("db_backed");
+        db.tracer_floor = Some(TracerFloor {
+            rate: 400.0,
+            requests: 4000,
+            bare_us: 7.0,
+            attributes_us: 11.7,
+        });
+        let rows = rows(&results);
+        let floor = row(
+            &rows,
+            "`GET /slow?ms=0` at 400 req/s: Datadog's tracer alone",
+        );
+        assert_eq!(
+            floor.lab,
+            "11.7 with the lab's attributes (7.0 bare): 6.0% of the untraced request"
+        );
+        assert_eq!(floor.peer, "195.0, the request untraced");
+        assert!(
+            floor.target.contains("(19.5 µs) leaves 7.8 µs"),
+            "{}",
+            floor.target
+        );
+        assert_eq!(floor.verdict, Verdict::Info);
+        assert_eq!(
+            tracer_floor_note(61.6, 528.1),
+            "a lower bound, already past the 10% target (52.8 µs)"
+        );
     }
 
     #[test]
