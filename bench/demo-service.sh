@@ -316,12 +316,13 @@ bench_db_rate() {
   pg_stop_all
 }
 
-# bench_tracer_floor: (j), to $work/tracer-floor.json. DB_RATE * DURATION requests for each of
-# its figures (no span, bare spans, spans with the lab's attributes).
+# bench_tracer_floor: (j), to $work/tracer-floor.json. 2 * DB_RATE * DURATION requests for each
+# of its figures (no span, bare spans, spans with the lab's attributes, taken in turn a second
+# each): with half as many, two runs differed by a sixth.
 bench_tracer_floor() {
   start_sink
   timeout 900 cargo bench --profile "$LAB_PROFILE" --locked -p demo-service --bench tracer_floor -- \
-    --agent-url "$sink_url" --rate "$DB_RATE" --requests $((DB_RATE * DURATION)) \
+    --agent-url "$sink_url" --rate "$DB_RATE" --requests $((2 * DB_RATE * DURATION)) \
     >"$work/tracer-floor.json" 2>"$work/tracer-floor.log" ||
     die "the tracer floor bench failed (its log tail: $(tail -n 5 "$work/tracer-floor.log"))"
   stop "$sink_pid"

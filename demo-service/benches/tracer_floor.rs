@@ -8,8 +8,8 @@
 //! The requests come at a fixed rate (`--rate`, 400 a second as bench/demo-service.sh loads the
 //! services), so that, as in a service, each finds its caches cold from the sleep before it; at
 //! `--rate 0` they come back to back, caches hot. Each figure is the process's CPU (every
-//! thread, the exporter's included, until the last trace reached the receiver) a request, less
-//! the same loop's CPU with no span (its sleeps and wakeups):
+//! thread, the exporter's included, until the traces reached the receiver) a request, less the
+//! same loop's CPU with no span (its sleeps and wakeups), the three loops taken in turn:
 //! - `bare_us`: spans with a name and a kind, nothing else: the tracer's fixed cost;
 //! - `attributes_us`: the same spans with the attributes the lab's spans carry.
 //!
@@ -29,7 +29,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 #[derive(Parser)]
@@ -58,12 +58,11 @@ enum Spans {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.requests == 0 {
-        bail!("--requests must be above 0");
+    if args.requests < FLUSH_EVERY {
+        bail!("--requests must be at least {FLUSH_EVERY} (one flush's worth)");
     }
-    let idle = cpu_per_request(&args, Spans::None)?;
-    let bare = cpu_per_request(&args, Spans::Bare)?;
-    let attributes = cpu_per_request(&args, Spans::WithAttributes)?;
+    check_receiver(&args.agent_url)?;
+    let [idle, bare, attributes] = cpu_per_request(&args)?;
     println!(
         "{}",
         serde_json::json!({
@@ -77,6 +76,21 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The tracer keeps its failed sends to itself: without a receiver the figures would leave the
+/// sending out, so one must answer first.
+fn check_receiver(url: &str) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("--agent-url {url:?}"))?;
+    let addrs = parsed
+        .socket_addrs(|| None)
+        .with_context(|| format!("--agent-url {url:?}: no address to connect to"))?;
+    let addr = addrs
+        .first()
+        .with_context(|| format!("--agent-url {url:?}: no address to connect to"))?;
+    std::net::TcpStream::connect_timeout(addr, Duration::from_secs(2))
+        .with_context(|| format!("no trace receiver answers at {url}"))?;
+    Ok(())
+}
+
 fn round(us: f64) -> f64 {
     (us * 100.0).round() / 100.0
 }
@@ -86,9 +100,13 @@ fn round(us: f64) -> f64 {
 /// outrun the exporter, which drops what does not fit its 5 MB buffer: the figure would err low.
 const FLUSH_EVERY: u32 = 400;
 
-/// A fresh tracer, a warm-up, then `requests` requests at `rate`: the process's CPU a request,
-/// in µs, counted until the tracer flushed the last trace.
-fn cpu_per_request(args: &Args, spans: Spans) -> anyhow::Result<f64> {
+const ORDER: [Spans; 3] = [Spans::None, Spans::Bare, Spans::WithAttributes];
+
+/// One tracer, a warm-up, then `requests` requests of each kind of [`ORDER`] at `rate`, in
+/// blocks of [`FLUSH_EVERY`] taken in turn, so that what else the machine does meanwhile falls
+/// on the three alike (one after the other, 10 s each, the figures moved by a fifth): the
+/// process's CPU a request of each, in µs, each block counted until its traces were flushed.
+fn cpu_per_request(args: &Args) -> anyhow::Result<[f64; 3]> {
     let mut cfg = DdConfig::builder();
     cfg.set_service("tracer-floor".to_owned())
         .set_env("bench".to_owned())
@@ -99,41 +117,38 @@ fn cpu_per_request(args: &Args, spans: Spans) -> anyhow::Result<f64> {
         .init();
     let tracer = provider.tracer("tracer-floor");
     let period = (args.rate > 0).then(|| Duration::from_secs(1) / args.rate);
-    let run = |requests: u32| run(&provider, &tracer, spans, requests, period);
-    run(FLUSH_EVERY)?;
-    let before = process_cpu()?;
-    run(args.requests)?;
-    let spent = process_cpu()? - before;
+    let block = |spans: Spans| -> anyhow::Result<Duration> {
+        let before = process_cpu()?;
+        let mut next = Instant::now();
+        for _ in 0..FLUSH_EVERY {
+            if let Some(period) = period {
+                next += period;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            if spans != Spans::None {
+                request(&tracer, spans == Spans::WithAttributes);
+            }
+        }
+        provider
+            .force_flush()
+            .context("flushing the traces to the receiver")?;
+        Ok(process_cpu()? - before)
+    };
+    for spans in ORDER {
+        block(spans)?;
+    }
+    let mut spent = [Duration::ZERO; 3];
+    let blocks = args.requests / FLUSH_EVERY;
+    for _ in 0..blocks {
+        for (total, spans) in spent.iter_mut().zip(ORDER) {
+            *total += block(spans)?;
+        }
+    }
     provider
         .shutdown_with_timeout(Duration::from_secs(30))
         .context("stopping the tracer")?;
-    Ok(spent.as_secs_f64() * 1e6 / f64::from(args.requests))
-}
-
-/// `requests` requests, one every `period` (or back to back), flushed every [`FLUSH_EVERY`].
-fn run(
-    provider: &SdkTracerProvider,
-    tracer: &SdkTracer,
-    spans: Spans,
-    requests: u32,
-    period: Option<Duration>,
-) -> anyhow::Result<()> {
-    let mut next = Instant::now();
-    for i in 1..=requests {
-        if let Some(period) = period {
-            next += period;
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        }
-        if spans != Spans::None {
-            request(tracer, spans == Spans::WithAttributes);
-        }
-        if i % FLUSH_EVERY == 0 || i == requests {
-            provider
-                .force_flush()
-                .context("flushing the traces to the receiver")?;
-        }
-    }
-    Ok(())
+    let requests = f64::from(blocks * FLUSH_EVERY);
+    Ok(spent.map(|s| s.as_secs_f64() * 1e6 / requests))
 }
 
 /// One `GET /slow?ms=0`: demo-service's spans, the call's headers, inventory's spans.
