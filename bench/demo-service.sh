@@ -438,11 +438,8 @@ say "  CPU a request (demo-service + inventory + PostgreSQL): $dr_traced µs tra
 
 say "(j) Datadog's tracer alone, at $DB_RATE req/s: GET /slow?ms=0's four spans, the context injected and extracted, the traces exported (one process, no tracing layer)"
 bench_tracer_floor
-read -r tf_attributes tf_bare tf_pct < <(python3 -c "
-import json
-f = json.load(open('$work/tracer-floor.json')); d = json.load(open('$work/db-rate.json'))
-u = sum(d['untraced']['us_per_request'][g] for g in ('demo_service', 'inventory', 'postgres'))
-print(f['attributes_us'], f['bare_us'], round(f['attributes_us'] / u * 100, 1))")
+read -r tf_attributes tf_bare tf_pct < <(json "$work/tracer-floor.json" \
+  '(d["attributes_us"], d["bare_us"], round(d["attributes_us"] / '"$dr_untraced"' * 100, 1))')
 say "  the tracer alone costs $tf_attributes µs a request with the lab's attributes ($tf_bare µs bare): $tf_pct% of the untraced request's CPU"
 
 say "(h), (i) GET / traced to agent-lite at $RATE req/s, the profiler off and on (100 Hz, an upload every $PROFILE_PERIOD s) at the same time, $REPEAT run(s) of ${DURATION} s"

@@ -25,12 +25,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use datadog_opentelemetry::configuration::Config as DdConfig;
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
+
+#[path = "../src/http/header_injector.rs"]
+mod header_injector;
+use header_injector::HeaderInjector;
 
 #[derive(Parser)]
 struct Args {
@@ -174,11 +178,11 @@ fn request(tracer: &SdkTracer, with_attributes: bool) {
     let call = demo.with_span(client);
     let mut headers = HeaderMap::new();
     opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&call, &mut Headers(&mut headers))
+        p.inject_context(&call, &mut HeaderInjector(&mut headers))
     });
 
     let remote =
-        opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(&mut headers)));
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(&headers)));
     let iserver = tracer
         .span_builder("http.request")
         .with_kind(SpanKind::Server)
@@ -262,21 +266,11 @@ fn process_cpu() -> anyhow::Result<Duration> {
     Ok(time(usage.ru_utime) + time(usage.ru_stime))
 }
 
-/// The call's headers, as demo-service writes them and inventory reads them.
-struct Headers<'a>(&'a mut HeaderMap);
+/// Reads the call's headers as inventory does (its server span reads actix's header map, the
+/// same lookups).
+struct HeaderExtractor<'a>(&'a HeaderMap);
 
-impl Injector for Headers<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
-impl Extractor for Headers<'_> {
+impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(|v| v.to_str().ok())
     }

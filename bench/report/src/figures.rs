@@ -338,7 +338,7 @@ fn tracer_floor_row(floor: &TracerFloor, untraced_us: f64) -> Row {
         share * 100.0
     ))
     .peer(format!("{untraced_us:.1}, the request untraced"))
-    .ratio(times(floor.attributes_us / untraced_us))
+    .ratio(times(share))
     .target(tracer_floor_note(floor.attributes_us, untraced_us), Verdict::Info)
 }
 

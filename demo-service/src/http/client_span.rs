@@ -5,10 +5,11 @@
 //! (`x-datadog-*`) and W3C (`traceparent`, `tracestate`) headers by the propagator the tracer
 //! installs (DD_TRACE_PROPAGATION_STYLE, both by default), so the callee's spans join the trace.
 
-use opentelemetry::propagation::Injector;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::header_injector::HeaderInjector;
 
 /// Datadog's operation name for an HTTP client span.
 pub const OPERATION: &str = "http.client.request";
@@ -73,20 +74,5 @@ pub fn record_error(span: &tracing::Span, kind: &str, message: &str, stack: &str
     span.record("error.message", message);
     if !stack.is_empty() {
         span.record("error.stack", stack);
-    }
-}
-
-/// Writes propagation headers into reqwest's header map; a header the propagator makes that is
-/// not a valid HTTP header is left out rather than sent broken.
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod client_span;
 pub mod errors;
+mod header_injector;
 pub mod inventory_client;
 pub mod routes;
 pub mod server;
